@@ -1,0 +1,64 @@
+"""The `chatocr` command: one Typer app; each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from chatocr.errors import ChatOCRError
+
+app = typer.Typer(
+    name="chatocr",
+    help="Read documents (photos, scans, PDFs; Chinese and English) and answer fields as grounded JSON.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# stdout carries only results; progress, logs and errors go to stderr.
+stderr = Console(stderr=True)
+
+
+def fail(error: ChatOCRError) -> typer.Exit:
+    """Print a user error (no traceback) and return the Exit to raise."""
+    stderr.print(f"[red]error[/red] [{error.code}]: {error}", highlight=False)
+    return typer.Exit(error.exit_code)
+
+
+def emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def run_per_file(
+    files: Iterable[str],
+    process: Callable[[str], None],
+    *,
+    on_error: Callable[[str, ChatOCRError], None],
+    progress: bool,
+) -> int:
+    """Run ``process`` on each file, reporting failures through ``on_error`` and going on.
+
+    Returns the exit code: 0 when every file succeeded, otherwise the exit code of
+    the first failure's error class.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    files = list(files)
+    exit_code = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, disable=not progress or len(files) < 2, transient=True) as bar:
+        task = bar.add_task("documents", total=len(files))
+        for path in files:
+            try:
+                process(path)
+            except ChatOCRError as exc:
+                on_error(path, exc)
+                exit_code = exit_code or exc.exit_code
+            bar.advance(task)
+    return exit_code

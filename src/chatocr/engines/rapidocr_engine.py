@@ -1,0 +1,84 @@
+"""The default engine: RapidOCR 3.10 with the PP-OCRv6 small models bundled in its wheel."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chatocr.document import Line
+from chatocr.engines.base import ENGINES, OcrEngine
+from chatocr.errors import EngineError, MissingDependencyError, OptionsError
+from chatocr.options import OcrOptions
+
+
+class RapidOcrEngine(OcrEngine):
+    name = "rapidocr"
+
+    def __init__(self, options: OcrOptions | None = None, params: dict[str, Any] | None = None) -> None:
+        try:
+            import rapidocr
+            from rapidocr import RapidOCR
+        except ImportError as exc:  # pragma: no cover - rapidocr is a core dependency
+            raise MissingDependencyError(
+                "the rapidocr engine needs the 'rapidocr' package", hint="pip install rapidocr==3.10.0"
+            ) from exc
+        self._check_offline(Path(rapidocr.__file__).parent, params or {})
+        # rapidocr logs every call at INFO on stdout-adjacent handlers; stdout must stay JSON only.
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        try:
+            self._engine = RapidOCR(params=params or None)
+        except Exception as exc:
+            raise EngineError(f"rapidocr failed to start: {exc}") from exc
+        self._version = getattr(rapidocr, "__version__", "3.10.0")
+
+    @staticmethod
+    def _check_offline(package_dir: Path, params: dict[str, Any]) -> None:
+        """Refuse configurations that would make rapidocr download models at run time."""
+        for key, value in params.items():
+            if key.endswith("model_path") and value and not Path(str(value)).is_file():
+                raise OptionsError(f"rapidocr model file {value!r} does not exist; chatocr never downloads models")
+            if key.endswith(("ocr_version", "model_type", "lang_type", "engine_type")):
+                raise OptionsError(
+                    f"rapidocr option {key}={value!r} would select a model that is not bundled and would be"
+                    " downloaded; chatocr runs offline with the bundled PP-OCRv6 small models only",
+                    hint="pass an explicit *.model_path to a local ONNX file instead",
+                )
+        for name in ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"):
+            if not (package_dir / "models" / name).is_file():
+                raise MissingDependencyError(
+                    f"rapidocr's bundled model {name} is missing", hint="reinstall rapidocr==3.10.0"
+                )
+
+    def version(self) -> str:
+        return f"rapidocr {self._version} (PP-OCRv6 small)"
+
+    def recognize(self, image: np.ndarray) -> list[Line]:
+        # RapidOCR expects BGR like OpenCV.
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        try:
+            result = self._engine(bgr)
+        except Exception as exc:
+            raise EngineError(f"rapidocr failed on a page: {exc}") from exc
+        if result.boxes is None or result.txts is None:
+            return []
+        lines = []
+        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False):
+            text = str(text).strip()
+            if not text:
+                continue
+            lines.append(
+                Line(
+                    text=text,
+                    box=[[float(x), float(y)] for x, y in np.asarray(box).reshape(4, 2)],
+                    confidence=float(min(1.0, max(0.0, score))),
+                )
+            )
+        return lines
+
+
+@ENGINES.register("rapidocr", "RapidOCR 3.10, PP-OCRv6 small det/rec + cls (bundled, offline) [default]")
+def _make_rapidocr(options: OcrOptions | None = None) -> OcrEngine:
+    return RapidOcrEngine(options)

@@ -1,0 +1,99 @@
+"""Field specs: what the user asks for.
+
+A spec is a plain list of names (``"发票号码,开票日期,total"``), a schema file
+(JSON or YAML) or a bundled template (``fields/templates/<name>.yaml``).  All three
+become a :class:`Schema`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class FieldType(str, Enum):
+    text = "text"
+    date = "date"
+    amount = "amount"
+    number = "number"
+    enum = "enum"
+    list = "list"
+
+
+class Rule(BaseModel):
+    """A derivation rule: when the document text contains any of ``if_text_contains``, answer ``then``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    if_text_contains: list[str] = Field(min_length=1)
+    then: str
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    type: FieldType = FieldType.text
+    # Printed keys that label this field on documents ("证书编号", "No.", "Total"); they help
+    # label-value pairing and are stripped from values.
+    aliases: list[str] = Field(default_factory=list)
+    # enum fields: the allowed answers; `default` is answered when rules and text give nothing.
+    choices: list[str] | None = None
+    default: str | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    # A named normaliser (see chatocr.extract.normalize), e.g. "date_iso", "amount", "upper", "no_spaces".
+    normalize: str | None = None
+    # An optional regular expression a valid value must match (after normalisation).
+    pattern: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("field name is empty")
+        return v
+
+    @model_validator(mode="after")
+    def _check_enum(self) -> FieldSpec:
+        if self.type is FieldType.enum and not self.choices:
+            raise ValueError(f"enum field {self.name!r} needs 'choices'")
+        allowed = set(self.choices or [])
+        for value in [r.then for r in self.rules] + ([self.default] if self.default else []):
+            if allowed and value not in allowed:
+                raise ValueError(f"field {self.name!r}: {value!r} is not one of its choices")
+        return self
+
+    @property
+    def extractive(self) -> bool:
+        """Extractive fields must be grounded in the OCR text; enum fields are derived."""
+        return self.type is not FieldType.enum
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "custom"
+    description: str = ""
+    language: str = Field("auto", description="zh, en or auto: the prompt language")
+    fields: list[FieldSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Schema:
+        names = [f.name for f in self.fields]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate field names: {', '.join(sorted(dupes))}")
+        return self
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]

@@ -1,0 +1,87 @@
+"""The one options model shared by the Python API, the CLI, the server and the UI.
+
+Every section forbids unknown keys, so a misspelled option is an error rather than
+a silently ignored default.  ``Options.create(**overrides)`` accepts dotted keys
+(``"ocr.engine"``) or section dicts, and turns pydantic's complaints into
+:class:`~chatocr.errors.OptionsError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chatocr.errors import OptionsError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Limits(_Section):
+    """Guards against decompression bombs and absurd inputs."""
+
+    max_megapixels: float = Field(180.0, gt=0, description="largest decoded image, in megapixels")
+    max_pages: int = Field(500, gt=0, description="most pages (PDF pages or TIFF frames) per document")
+    max_file_mb: float = Field(200.0, gt=0, description="largest input file, in MB")
+    pdf_dpi: int = Field(200, ge=36, le=1200, description="render resolution for PDF pages that are not one scan")
+    max_render_side: int = Field(4000, ge=256, description="longest side of a rendered PDF page, in pixels")
+
+
+class OcrOptions(_Section):
+    engine: str = Field("rapidocr", description="OCR engine name (see `chatocr engines`)")
+    orientation: bool = Field(True, description="detect and undo 90/180/270 degree page rotation")
+    pdf_text_layer: Literal["auto", "never"] = Field(
+        "auto", description="auto: use a PDF page's embedded text when it has some; never: always render and OCR"
+    )
+    languages: list[str] = Field(default_factory=lambda: ["chi_sim", "eng"], description="languages (tesseract)")
+    limits: Limits = Field(default_factory=Limits)
+
+
+class BackendOptions(_Section):
+    name: str = Field("local", description="LLM backend (see `chatocr backends`)")
+    model: str | None = Field(None, description="model inside the backend; None means the backend's default")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for local inference")
+
+
+class ExtractOptions(_Section):
+    language: Literal["auto", "zh", "en"] = "auto"
+    use_candidates: bool = Field(True, description="offer regex/layout candidates to the model")
+    max_prompt_lines: int = Field(60, ge=5, description="most OCR lines sent per field group")
+
+
+class Options(_Section):
+    ocr: OcrOptions = Field(default_factory=OcrOptions)
+    backend: BackendOptions = Field(default_factory=BackendOptions)
+    extract: ExtractOptions = Field(default_factory=ExtractOptions)
+
+    @classmethod
+    def create(cls, base: Options | None = None, **overrides: Any) -> Options:
+        """Build options from a base plus overrides such as ``ocr__engine="tesseract"``
+        or ``{"ocr": {"engine": ...}}``; unknown or invalid keys raise OptionsError."""
+        data: dict[str, Any] = (base or cls()).model_dump()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            parts = key.replace("__", ".").split(".")
+            node = data
+            for part in parts[:-1]:
+                if part not in node or not isinstance(node[part], dict):
+                    raise OptionsError(f"unknown option section {part!r} in {key!r}")
+                node = node[part]
+            if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
+                node[parts[-1]].update(value)
+            else:
+                node[parts[-1]] = value
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise OptionsError(f"invalid options: {problems}") from None
