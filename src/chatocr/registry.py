@@ -2,11 +2,16 @@
 
 Third-party packages add entries through the entry-point groups
 ``chatocr.engines`` and ``chatocr.backends``; each entry point names a callable
-that receives the registry and registers its factories.
+that receives the registry and registers its factories.  Modules named in the
+environment variable ``CHATOCR_PLUGINS`` (comma-separated import paths) are
+imported too, so a plugin can be used without packaging it (worker processes and
+subprocess tests rely on this).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
@@ -42,6 +47,8 @@ class Registry(Generic[T]):
         self._plugins_loaded = True
         for ep in entry_points(group=self.entry_point_group):
             ep.load()(self)
+        for module in filter(None, (m.strip() for m in os.environ.get("CHATOCR_PLUGINS", "").split(","))):
+            importlib.import_module(module)
 
     def names(self) -> list[str]:
         self._load_plugins()
