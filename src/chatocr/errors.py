@@ -166,3 +166,11 @@ def error_table_markdown() -> str:
     for cls in sorted(all_error_classes(), key=lambda c: c.exit_code):
         rows.append(f"| `{cls.__name__}` | `{cls.code}` | {cls.exit_code} | {cls.http_status} | {cls.summary} |")
     return "\n".join(rows) + "\n"
+
+
+def error_class_for_code(code: str) -> type[ChatOCRError]:
+    """The error class with this ``code`` (ChatOCRError itself when unknown)."""
+    for cls in all_error_classes():
+        if cls.code == code:
+            return cls
+    return ChatOCRError

@@ -1,0 +1,285 @@
+"""Resumable batch extraction over folders of documents.
+
+The JSON Lines output file is the single record of progress: every line is exactly
+an ``extract --format json`` record (``{"file", "fields"}`` or ``{"file", "error"}``)
+and only the parent process writes it, one whole line per ``write`` on an
+``O_APPEND`` descriptor, flushed and fsynced.  A killed run leaves at most one
+partial last line, which the next run trims before it resumes, so no document is
+lost and none is written twice.
+
+Runners:
+- ``local``: N worker processes (``ProcessPoolExecutor``) that share nothing but the
+  input list; each loads its own OCR engine and LLM backend once and gets
+  ``cores // N`` threads.
+- ``ray``: the same worker function on Ray Data actors, for users with a cluster.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from chatocr.errors import ChatOCRError, InputFileError, OptionsError, error_class_for_code
+from chatocr.fields.spec import Schema
+from chatocr.options import Options
+
+SUPPORTED_SUFFIXES = {".pdf", ".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+Record = dict[str, Any]
+
+
+def find_inputs(spec: str) -> list[str]:
+    """A folder (searched recursively for supported files) or a glob, as a sorted list."""
+    path = Path(spec)
+    if path.is_dir():
+        found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES]
+    elif path.is_file():
+        found = [path]
+    else:
+        found = [Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file()]
+    if not found:
+        raise InputFileError(f"{spec}: no documents found", hint="give a folder, a file or a quoted glob")
+    return sorted(str(p) for p in found)
+
+
+# ---------------------------------------------------------------------------------------------
+# The results file: append-only, trimmed on resume.
+
+
+class ResultsFile:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def repair(self) -> None:
+        """Drop a partial last line left by a killed run."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            keep = data.rfind(b"\n") + 1
+            with self.path.open("r+b") as fh:
+                fh.truncate(keep)
+
+    def records(self) -> Iterator[Record]:
+        if not self.path.exists():
+            return
+        with self.path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputFileError(
+                        f"{self.path}:{number}: not a JSON line ({exc.msg})",
+                        hint="this file is the batch's resume record; fix or move it",
+                    ) from None
+                if isinstance(record, dict) and "file" in record:
+                    yield record
+
+    def done(self, *, retry_failed: bool) -> set[str]:
+        """Files already answered; with ``retry_failed`` the failed ones are removed from the file."""
+        self.repair()
+        records = list(self.records())
+        if retry_failed and any("error" in r for r in records):
+            self._rewrite([r for r in records if "error" not in r])
+            records = [r for r in records if "error" not in r]
+        return {r["file"] for r in records}
+
+    def _rewrite(self, records: list[Record]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def append(self, record: Record) -> None:
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_csv(records: Iterable[Record], field_names: list[str], path: str | Path) -> None:
+    """One row per document (value columns), written atomically beside the JSON Lines file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["file", *field_names, "error"])
+        for record in records:
+            fields = record.get("fields") or {}
+            values = [(fields.get(name) or {}).get("value") for name in field_names]
+            error = (record.get("error") or {}).get("code", "")
+            writer.writerow([record["file"], *["" if v is None else v for v in values], error])
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers: one Extractor per process, created lazily by the initializer.
+
+_worker_extractor: Any = None
+_worker_schema: Schema | None = None
+
+
+def _init_worker(options_json: str, schema_json: str, threads: int) -> None:
+    global _worker_extractor, _worker_schema
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    from chatocr.extract import Extractor
+
+    options = Options.model_validate_json(options_json)
+    if options.backend.n_threads is None:
+        options = Options.create(options, **{"backend.n_threads": threads})
+    _worker_extractor = Extractor(options)
+    _worker_schema = Schema.model_validate_json(schema_json)
+
+
+def extract_record(path: str) -> Record:
+    """Extract one document in a worker; user errors become error records, never exceptions."""
+    assert _worker_extractor is not None and _worker_schema is not None, "worker not initialised"
+    try:
+        result = _worker_extractor.run(path, _worker_schema, name=path)
+    except ChatOCRError as exc:
+        return {"file": path, "error": exc.to_dict()}
+    except Exception as exc:  # a bug in one document must not stop the batch; it is recorded
+        return {"file": path, "error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}}
+    record: Record = result.export()
+    record["file"] = path
+    return record
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchSummary:
+    total: int
+    skipped: int
+    succeeded: int = 0
+    failed: list[Record] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the exit code of the first failure's error class (as `ocr` and `extract` do)."""
+        if not self.failed:
+            return 0
+        return error_class_for_code(self.failed[0]["error"]["code"]).exit_code
+
+
+ProgressHook = Callable[[Record], None]
+
+
+def _threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_batch(
+    inputs: list[str],
+    out: str | Path,
+    schema: Schema,
+    options: Options | None = None,
+    *,
+    workers: int = 1,
+    runner: Literal["local", "ray"] = "local",
+    retry_failed: bool = False,
+    csv_path: str | Path | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_record: ProgressHook | None = None,
+) -> BatchSummary:
+    """Extract every input not yet in ``out``; returns counts and the failures of this run."""
+    if workers < 1:
+        raise OptionsError("--workers must be at least 1")
+    options = options or Options()
+    results = ResultsFile(out)
+    done = results.done(retry_failed=retry_failed)
+    pending = [p for p in dict.fromkeys(inputs) if p not in done]
+    summary = BatchSummary(total=len(inputs), skipped=len(inputs) - len(pending))
+    if on_start:
+        on_start(len(pending))
+
+    def collect(record: Record) -> None:
+        results.append(record)
+        if "error" in record:
+            summary.failed.append(record)
+        else:
+            summary.succeeded += 1
+        if on_record:
+            on_record(record)
+
+    if pending:
+        run = _run_ray if runner == "ray" else _run_local
+        run(pending, options, schema, workers, collect)
+    if csv_path:
+        wanted = set(inputs)
+        write_csv((r for r in results.records() if r["file"] in wanted), schema.names, csv_path)
+    return summary
+
+
+def _run_local(pending: list[str], options: Options, schema: Schema, workers: int, collect: ProgressHook) -> None:
+    init_args = (options.model_dump_json(), schema.model_dump_json(), _threads_per_worker(workers))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args) as pool:
+        # Keep a bounded window in flight so a kill loses at most `workers * 2` documents' work.
+        queue = iter(pending)
+        in_flight: set[Future[Record]] = set()
+        for path in queue:
+            in_flight.add(pool.submit(extract_record, path))
+            if len(in_flight) >= workers * 2:
+                break
+        while in_flight:
+            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                collect(future.result())
+                next_path = next(queue, None)
+                if next_path is not None:
+                    in_flight.add(pool.submit(extract_record, next_path))
+
+
+class _RayExtractor:
+    """A Ray Data actor: one Extractor per actor, like one per local worker process."""
+
+    def __init__(self, options_json: str, schema_json: str, threads: int) -> None:
+        _init_worker(options_json, schema_json, threads)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        records = [extract_record(str(path)) for path in batch["path"]]
+        return {"record": [json.dumps(r, ensure_ascii=False) for r in records]}
+
+
+def _run_ray(pending: list[str], options: Options, schema: Schema, workers: int, collect: ProgressHook) -> None:
+    try:
+        import ray
+    except ImportError as exc:
+        from chatocr.errors import MissingDependencyError
+
+        raise MissingDependencyError("--runner ray needs Ray Data", hint="pip install 'chatocr[cluster]'") from exc
+    if not ray.is_initialized():
+        # Joins RAY_ADDRESS when set (a cluster); otherwise starts a local instance.
+        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    threads = max(1, cpus // workers)
+    dataset = ray.data.from_items([{"path": p} for p in pending])
+    mapped = dataset.map_batches(
+        _RayExtractor,
+        fn_constructor_args=(options.model_dump_json(), schema.model_dump_json(), threads),
+        batch_size=1,
+        concurrency=workers,
+        num_cpus=threads,
+    )
+    # Results stream back to the driver, which alone appends to the results file.
+    for row in mapped.iter_rows():
+        collect(json.loads(row["record"]))

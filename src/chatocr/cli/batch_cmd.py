@@ -1,0 +1,113 @@
+"""`chatocr batch`: resumable extraction over a folder or glob."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatocr.cli.app import app, fail, stderr
+from chatocr.errors import ChatOCRError
+
+
+class Runner(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+@app.command()
+def batch(
+    inputs: Annotated[str, typer.Argument(help="a folder (searched recursively), a file or a quoted glob")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines results file; also the resume record")],
+    fields: Annotated[str | None, typer.Option(help="comma-separated field names")] = None,
+    template: Annotated[str | None, typer.Option(help="bundled template (see `chatocr templates`)")] = None,
+    schema: Annotated[Path | None, typer.Option(help="schema file (JSON or YAML)")] = None,
+    workers: Annotated[int, typer.Option(help="worker processes; each gets cores/workers threads")] = 1,
+    runner: Annotated[Runner, typer.Option(help="local process pool, or Ray Data (RAY_ADDRESS)")] = Runner.local,
+    backend: Annotated[str | None, typer.Option(help="LLM backend (see `chatocr backends`)")] = None,
+    model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
+    engine: Annotated[str | None, typer.Option(help="OCR engine")] = None,
+    write_csv: Annotated[bool, typer.Option("--csv", help="also write a CSV beside the results file")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="run documents that failed before again")] = False,
+) -> None:
+    """Extract fields from many documents; a killed run restarted with the same arguments resumes."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from chatocr.batch import find_inputs, run_batch
+    from chatocr.fields import load_schema
+    from chatocr.options import Options
+
+    try:
+        spec = load_schema(fields=fields, template=template, schema=schema)
+        options = Options.create(
+            **{
+                "ocr.engine": engine,
+                "backend.name": backend,
+                "backend.model": model,
+                "backend.base_url": base_url,
+                "backend.api_key_env": api_key_env,
+            }
+        )
+        files = find_inputs(inputs)
+    except ChatOCRError as exc:
+        raise fail(exc) from None
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr) as bar:
+        task = bar.add_task("extract", total=None, rate="")
+
+        def on_start(pending: int) -> None:
+            bar.update(task, total=pending)
+
+        def on_record(record: dict[str, object]) -> None:
+            bar.advance(task)
+            elapsed = bar.tasks[0].elapsed or 0.0
+            completed = bar.tasks[0].completed
+            if elapsed > 0:
+                bar.update(task, rate=f"{completed / elapsed * 60:.1f} docs/min")
+
+        try:
+            summary = run_batch(
+                files,
+                out,
+                spec,
+                options,
+                workers=workers,
+                runner=runner.value,  # type: ignore[arg-type]
+                retry_failed=retry_failed,
+                csv_path=out.with_suffix(".csv") if write_csv else None,
+                on_start=on_start,
+                on_record=on_record,
+            )
+        except ChatOCRError as exc:
+            raise fail(exc) from None
+
+    stderr.print(
+        f"{summary.total} documents: {summary.skipped} already done, {summary.succeeded} extracted,"
+        f" {len(summary.failed)} failed -> {out}",
+        highlight=False,
+    )
+    for record in summary.failed:
+        error = record["error"]
+        stderr.print(f"  [red]failed[/red] {record['file']}: [{error['code']}] {error['message']}", highlight=False)
+    raise typer.Exit(summary.exit_code)

@@ -1,0 +1,185 @@
+"""Batch runner: the results file as resume record, workers, kill-and-resume, CSV, Ray."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from chatocr.batch import ResultsFile, find_inputs, write_csv
+from chatocr.errors import InputFileError
+
+REPO = Path(__file__).resolve().parents[1]
+CHATOCR = str(Path(sys.executable).with_name("chatocr"))
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    for path in (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    ):
+        if os.path.exists(path):
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default()
+
+
+def make_receipt(path: Path, number: int) -> None:
+    """A small receipt image with a total the fake backend can find."""
+    img = Image.new("RGB", (520, 260), "white")
+    draw = ImageDraw.Draw(img)
+    font = _font(26)
+    draw.text((30, 30), f"SHOP NUMBER {number}", fill="black", font=font)
+    draw.text((30, 100), "Date: 12/03/2021", fill="black", font=font)
+    draw.text((30, 170), f"TOTAL: {number}.50", fill="black", font=font)
+    img.save(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The results file
+
+
+def test_results_file_trims_partial_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    good = {"file": "a.png", "fields": {}}
+    out.write_text(json.dumps(good) + "\n" + '{"file": "b.png", "fie')
+    results = ResultsFile(out)
+    assert results.done(retry_failed=False) == {"a.png"}
+    assert out.read_text() == json.dumps(good) + "\n"
+
+
+def test_retry_failed_removes_error_records(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    records = [
+        {"file": "a.png", "fields": {}},
+        {"file": "b.png", "error": {"code": "input_file", "message": "bad"}},
+    ]
+    out.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert ResultsFile(out).done(retry_failed=False) == {"a.png", "b.png"}
+    assert ResultsFile(out).done(retry_failed=True) == {"a.png"}
+    assert [json.loads(line)["file"] for line in out.read_text().splitlines()] == ["a.png"]
+
+
+def test_corrupt_results_file_is_a_clear_error(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    out.write_text("not json\n")
+    with pytest.raises(InputFileError, match="r.jsonl:1"):
+        ResultsFile(out).done(retry_failed=False)
+
+
+def test_find_inputs_folder_and_glob(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    for name in ("b.png", "a.jpg", "sub/c.pdf", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert find_inputs(str(tmp_path)) == sorted(str(tmp_path / n) for n in ("a.jpg", "b.png", "sub/c.pdf"))
+    assert find_inputs(str(tmp_path / "*.png")) == [str(tmp_path / "b.png")]
+    with pytest.raises(InputFileError, match="no documents"):
+        find_inputs(str(tmp_path / "*.tiff"))
+
+
+def test_write_csv_one_row_per_document(tmp_path: Path) -> None:
+    records = [
+        {"file": "a.png", "fields": {"total": {"value": "3.50"}, "date": {"value": None}}},
+        {"file": "b.png", "error": {"code": "input_file", "message": "empty"}},
+    ]
+    path = tmp_path / "r.csv"
+    write_csv(records, ["total", "date"], path)
+    with path.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [["file", "total", "date", "error"], ["a.png", "3.50", "", ""], ["b.png", "", "", "input_file"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end through the CLI, with real OCR and the fake LLM backend loaded as a plugin module.
+
+
+@pytest.fixture(scope="module")
+def receipts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("receipts")
+    for i in range(1, 7):
+        make_receipt(folder / f"r{i}.png", i)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)  # truncated PNG
+    return folder
+
+
+def _batch_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["CHATOCR_PLUGINS"] = "schema_first_backend"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "tests"), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _batch_cmd(folder: Path, out: Path, *extra: str) -> list[str]:
+    return [CHATOCR, "batch", str(folder), "--out", str(out), "--fields", "total", "--backend", "schema-first", *extra]
+
+
+def _records(out: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_batch_killed_midway_resumes_without_loss_or_duplicates(receipts: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    proc = subprocess.Popen(
+        _batch_cmd(receipts, out), env=_batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    written_before = len(out.read_text().splitlines())
+    assert 2 <= written_before < 7, "the kill should land mid-way"
+
+    done = subprocess.run(_batch_cmd(receipts, out, "--csv"), env=_batch_env(), capture_output=True, text=True)
+    records = _records(out)
+    files = [r["file"] for r in records]
+    expected = sorted(str(p) for p in receipts.iterdir())
+    assert sorted(files) == expected, "every document exactly once"
+    assert f"{written_before} already done" in done.stderr
+    broken = next(r for r in records if str(r["file"]).endswith("broken.png"))
+    assert broken["error"]["code"] == "input_file"  # type: ignore[index]
+    assert done.returncode == 3, "exit code of the failure's error class (InputFileError)"
+    for r in records:
+        if "fields" in r:
+            assert set(r) == {"file", "fields"}
+            total = r["fields"]["total"]  # type: ignore[index]
+            assert set(total) >= {"value", "raw", "confidence", "page", "box"}
+    assert (tmp_path / "results.csv").exists()
+    # A third run with the same arguments has nothing to do.
+    again = subprocess.run(_batch_cmd(receipts, out), env=_batch_env(), capture_output=True, text=True)
+    assert "7 already done, 0 extracted" in again.stderr
+    assert len(_records(out)) == 7
+
+
+@pytest.mark.slow
+def test_batch_two_workers_matches_one_worker(receipts: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    subprocess.run(_batch_cmd(receipts, one, "--workers", "1"), env=_batch_env(), capture_output=True, check=False)
+    subprocess.run(_batch_cmd(receipts, two, "--workers", "2"), env=_batch_env(), capture_output=True, check=False)
+    by_file_one = {r["file"]: r for r in _records(one)}
+    by_file_two = {r["file"]: r for r in _records(two)}
+    assert by_file_one == by_file_two
+
+
+@pytest.mark.slow
+def test_batch_on_local_ray(receipts: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    out = tmp_path / "ray.jsonl"
+    env = _batch_env()
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run(
+        _batch_cmd(receipts, out, "--runner", "ray", "--workers", "2"), env=env, capture_output=True, text=True,
+        timeout=600,
+    )
+    records = _records(out)
+    assert sorted(r["file"] for r in records) == sorted(str(p) for p in receipts.iterdir()), proc.stderr[-2000:]
+    assert proc.returncode == 3
