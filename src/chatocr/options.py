@@ -36,6 +36,7 @@ class OcrOptions(_Section):
         "auto", description="auto: use a PDF page's embedded text when it has some; never: always render and OCR"
     )
     languages: list[str] = Field(default_factory=lambda: ["chi_sim", "eng"], description="languages (tesseract)")
+    threads: int | None = Field(None, ge=1, description="CPU threads for the OCR engine; None means all cores")
     limits: Limits = Field(default_factory=Limits)
 
 
