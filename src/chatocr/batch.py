@@ -145,6 +145,8 @@ def _init_worker(options_json: str, schema_json: str, threads: int) -> None:
     options = Options.model_validate_json(options_json)
     if options.backend.n_threads is None:
         options = Options.create(options, **{"backend.n_threads": threads})
+    if options.ocr.threads is None:
+        options = Options.create(options, **{"ocr.threads": threads})
     _worker_extractor = Extractor(options)
     _worker_schema = Schema.model_validate_json(schema_json)
 
