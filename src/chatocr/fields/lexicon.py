@@ -1,0 +1,190 @@
+"""Built-in knowledge about common field names (zh and en).
+
+A plain field list such as ``"发票号码,开票日期,total"`` carries only names; this
+lexicon turns each name into a sensible type, printed-key aliases and a ``kind``
+that selects the candidate generators (dates, amounts, codes, company names...).
+Unknown names fall back to inference from name fragments ("...日期" is a date,
+"...金额" an amount, "...号码" a code).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from chatocr.fields.spec import FieldSpec, FieldType
+
+# Kinds used by the candidate generators (chatocr.extract.candidates).
+KINDS = (
+    "text", "date", "amount", "time", "code", "phone", "company", "address", "person", "train_no",
+    "station", "seat", "credit_code", "id_card", "enum", "number",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldHint:
+    type: FieldType
+    kind: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    normalize: str | None = None
+    # Regular expressions whose first group captures the value from one OCR line.
+    capture: tuple[str, ...] = ()
+    # When two fields share a printed key (购买方/销售方 "名称"): which occurrence belongs to this field.
+    occurrence: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+T, D, A, N = FieldType.text, FieldType.date, FieldType.amount, FieldType.number
+
+_TOTAL_ALIASES = (
+    "Total", "TOTAL", "Grand Total", "GRAND TOTAL", "Total Amount", "Amount Due", "Nett Total", "Net Total",
+    "Total (RM)", "Total Incl GST", "Rounded Total", "Total Due", "Balance Due", "合计", "总计", "总金额", "应付",
+)  # fmt: skip
+
+LEXICON: dict[str, FieldHint] = {
+    # --- receipts (en) ---
+    "company": FieldHint(T, "company", ("Company", "Store", "Merchant"), "the seller / store / company name"),
+    "store_name": FieldHint(T, "company", ("Store", "Shop", "Merchant"), "the store name"),
+    "store name": FieldHint(T, "company", ("Store", "Shop", "Merchant"), "the store name"),
+    "merchant": FieldHint(T, "company", ("Merchant", "Store"), "the merchant name"),
+    "address": FieldHint(T, "address", ("Address", "Addr", "地址"), "the postal address of the seller"),
+    "store_addr": FieldHint(T, "address", ("Address", "Addr"), "the store address"),
+    "date": FieldHint(D, "date", ("Date", "DATE", "Dated", "日期"), "the document date", "date_iso"),
+    "time": FieldHint(T, "time", ("Time", "TIME", "时间"), "the time printed", "time"),
+    "total": FieldHint(A, "amount", _TOTAL_ALIASES, "the final total amount paid", "amount"),
+    "subtotal": FieldHint(A, "amount", ("Subtotal", "Sub Total", "SUB TOTAL", "小计"), "the subtotal", "amount"),
+    "tax": FieldHint(A, "amount", ("Tax", "TAX", "GST", "VAT", "Sales Tax", "税额"), "the tax amount", "amount"),
+    "tips": FieldHint(A, "amount", ("Tip", "Tips", "Gratuity"), "the tip amount", "amount"),
+    "tel": FieldHint(T, "phone", ("Tel", "TEL", "Phone", "Tel No", "电话"), "the telephone number", "phone"),
+    "phone": FieldHint(T, "phone", ("Tel", "Phone", "电话"), "the telephone number", "phone"),
+    "invoice number": FieldHint(T, "code", ("Invoice No", "Invoice #", "Inv No", "Bill No", "Receipt No"), "", "code"),
+    # --- certificate ---
+    "姓名": FieldHint(T, "person", ("姓名", "Name"), "获奖人姓名",
+                    capture=(r"^([\u4e00-\u9fa5·]{2,5})\s*(?:同学|同志|老师|先生|女士)",
+                             r"授予\s*([\u4e00-\u9fa5·]{2,5})", r"^兹证明\s*([\u4e00-\u9fa5·]{2,5})")),
+    "比赛名称": FieldHint(T, "text", ("比赛名称", "竞赛名称", "赛事名称"), "比赛或竞赛的完整名称",
+                      capture=(r"在\s*(.{4,40}?(?:竞赛|比赛|大赛|挑战赛|联赛|锦标赛|邀请赛))",
+                               r"^(.{4,40}?(?:竞赛|比赛|大赛|挑战赛|联赛|锦标赛|邀请赛))")),
+    "证书编号": FieldHint(T, "code", ("证书编号", "编号", "证书号", "No.", "NO.", "No"), "证书上印的编号", "code"),
+    "指导老师姓名": FieldHint(T, "person", ("指导老师", "指导教师", "指导老师姓名", "辅导老师"), "指导老师的姓名"),
+    "证书日期": FieldHint(D, "date", ("日期", "颁发日期", "发证日期"), "证书落款日期", "date_iso"),
+    "比赛单位承办单位": FieldHint(T, "company", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位",
+                          capture=(r"^(.{2,40}?(?:委员会|组委会|协会|学会|大学|学院|中心|教育厅|教育部|公司))$",)),
+    # --- VAT invoice ---
+    "发票代码": FieldHint(T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code"),
+    "发票号码": FieldHint(T, "code", ("发票号码", "No", "NO"), "发票号码（8位数字）", "code"),
+    "开票日期": FieldHint(D, "date", ("开票日期",), "开票日期", "date_iso"),
+    "购买方名称": FieldHint(T, "company", ("购买方名称", "名称", "购方名称"), "购买方（买方）名称", occurrence="first"),
+    "购买方纳税人识别号": FieldHint(T, "credit_code", ("纳税人识别号", "购买方纳税人识别号"), "购买方纳税人识别号",
+                           "code", occurrence="first"),
+    "销售方名称": FieldHint(T, "company", ("销售方名称", "名称", "销方名称"), "销售方（卖方）名称", occurrence="last"),
+    "销售方纳税人识别号": FieldHint(T, "credit_code", ("纳税人识别号", "销售方纳税人识别号"), "销售方纳税人识别号",
+                           "code", occurrence="last"),
+    "金额": FieldHint(A, "amount", ("金额", "合计"), "不含税金额合计", "amount"),
+    "税额": FieldHint(A, "amount", ("税额",), "税额合计", "amount"),
+    "价税合计": FieldHint(A, "amount", ("价税合计", "（小写）", "(小写)", "小写"), "价税合计（小写）", "amount"),
+    # --- train ticket ---
+    "车次": FieldHint(T, "train_no", ("车次",), "列车车次，如 G1234", "upper"),
+    "出发站": FieldHint(T, "station", ("出发站", "始发站"), "出发车站（站名）", occurrence="first"),
+    "到达站": FieldHint(T, "station", ("到达站", "终点站"), "到达车站（站名）", occurrence="last"),
+    "出发日期": FieldHint(D, "date", ("出发日期", "乘车日期", "日期"), "出发日期", "date_iso"),
+    "出发时间": FieldHint(T, "time", ("出发时间", "开车时间", "时间"), "出发时间 HH:MM", "time"),
+    "座位号": FieldHint(T, "seat", ("座位号", "座号", "车厢"), "车厢和座位号，如 05车12A号"),
+    "席别": FieldHint(T, "text", ("席别", "座位等级"), "座席类别",
+                    capture=(r"(商务座|特等座|一等座|二等座|软卧|硬卧|软座|硬座|无座|动卧|高级软卧)",)),
+    "票价": FieldHint(A, "amount", ("票价", "￥", "¥"), "票价金额", "amount"),
+    "乘客姓名": FieldHint(T, "person", ("乘客姓名", "姓名", "旅客"), "乘客姓名",
+                      capture=(r"\d{6,10}\*{2,}\d{2,4}[\dXx]?\s*([\u4e00-\u9fa5·]{2,5})",
+                               r"([\u4e00-\u9fa5·]{2,5})\s*\d{6,10}\*{2,}")),
+    # --- business licence ---
+    "统一社会信用代码": FieldHint(T, "credit_code", ("统一社会信用代码", "信用代码"), "18位统一社会信用代码", "code"),
+    "名称": FieldHint(T, "company", ("名称", "企业名称"), "企业名称"),
+    "类型": FieldHint(T, "text", ("类型", "企业类型", "公司类型"), "企业类型"),
+    "法定代表人": FieldHint(T, "person", ("法定代表人", "负责人", "经营者"), "法定代表人姓名"),
+    "注册资本": FieldHint(T, "text", ("注册资本",), "注册资本（如 壹佰万元整）"),
+    "成立日期": FieldHint(D, "date", ("成立日期", "注册日期"), "成立日期", "date_iso"),
+    "住所": FieldHint(T, "address", ("住所", "经营场所", "地址"), "住所地址"),
+    "经营范围": FieldHint(T, "text", ("经营范围",), "经营范围"),
+    # --- generic zh ---
+    "日期": FieldHint(D, "date", ("日期",), "日期", "date_iso"),
+    "地址": FieldHint(T, "address", ("地址", "住址", "住所"), "地址"),
+    "电话": FieldHint(T, "phone", ("电话", "联系电话", "Tel"), "电话号码", "phone"),
+    "身份证号": FieldHint(T, "id_card", ("身份证号", "公民身份号码", "身份证号码"), "18位身份证号码", "code"),
+    "公民身份号码": FieldHint(T, "id_card", ("公民身份号码", "身份证号"), "18位身份证号码", "code"),
+    "合计": FieldHint(A, "amount", ("合计", "总计"), "合计金额", "amount"),
+    "总金额": FieldHint(A, "amount", ("总金额", "合计", "总计", "实收"), "总金额", "amount"),
+}
+
+
+def _key(name: str) -> str:
+    """Lexicon key: NFKC, lower case, ``Store_name_value`` -> ``store_name``."""
+    key = unicodedata.normalize("NFKC", name).strip().lower()
+    key = re.sub(r"[_\s]*(value|key)$", "", key)
+    return key.replace("-", "_")
+
+
+_INFER: list[tuple[str, FieldHint]] = [
+    (r"(date|日期|dated)", FieldHint(D, "date", (), "", "date_iso")),
+    (r"(sub_?total|小计)", LEXICON["subtotal"]),
+    (r"(total|amount|sum|price|fee|金额|合计|总计|价|费|税额)", FieldHint(A, "amount", (), "", "amount")),
+    (r"(tax|gst|vat)", LEXICON["tax"]),
+    (r"(time|时间)", FieldHint(T, "time", (), "", "time")),
+    (r"(tel|phone|fax|mobile|电话|手机)", FieldHint(T, "phone", (), "", "phone")),
+    (r"(addr|地址|住所|住址)", FieldHint(T, "address", ())),
+    (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),
+    (r"(身份证|身份号码)", FieldHint(T, "id_card", (), "", "code")),
+    (r"(no\.?$|number|num|code|id$|号码|编号|代码|单号|号$)", FieldHint(T, "code", (), "", "code")),
+    (r"(company|store|shop|vendor|seller|merchant|公司|单位|商户|店)", FieldHint(T, "company", ())),
+    (r"(name|姓名|人$)", FieldHint(T, "person", ())),
+]
+
+
+def hint_for(name: str) -> FieldHint:
+    """The lexicon entry for a field name, or one inferred from fragments of the name."""
+    key = _key(name)
+    if key in LEXICON:
+        return LEXICON[key]
+    if key.replace("_", " ") in LEXICON:
+        return LEXICON[key.replace("_", " ")]
+    for pattern, hint in _INFER:
+        if re.search(pattern, key):
+            return hint
+    return FieldHint(T, "text")
+
+
+def readable_alias(name: str) -> str:
+    """The printed key a field name most likely appears under (``Store_name_value`` -> ``Store name``)."""
+    return re.sub(r"[_\s]*(value|key)$", "", name, flags=re.IGNORECASE).replace("_", " ").strip()
+
+
+def spec_from_name(name: str) -> FieldSpec:
+    """A FieldSpec for a bare name, with type, aliases and normaliser from the lexicon."""
+    hint = hint_for(name)
+    aliases = list(dict.fromkeys([*hint.aliases, readable_alias(name)]))
+    return FieldSpec(
+        name=name.strip(),
+        description=hint.description,
+        type=hint.type,
+        aliases=[a for a in aliases if a],
+        normalize=hint.normalize,
+    )
+
+
+def kind_of(spec: FieldSpec) -> str:
+    """The candidate kind of a field: explicit types win, then the lexicon, then the normaliser name."""
+    if spec.type is FieldType.enum:
+        return "enum"
+    if spec.type is FieldType.date:
+        return "date"
+    if spec.type is FieldType.amount:
+        return "amount"
+    hint = hint_for(spec.name)
+    if hint.kind not in ("text",) and hint.type is spec.type:
+        return hint.kind
+    if spec.normalize in ("time", "phone", "code"):
+        return spec.normalize
+    if spec.type is FieldType.number:
+        return "number"
+    return hint.kind if hint.type is spec.type else "text"
