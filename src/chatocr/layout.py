@@ -1,67 +1,360 @@
 """Reading order and layout-preserving text.
 
-``order_lines`` sorts a page's lines into reading order; ``rows`` groups lines
-printed on the same baseline; ``layout_text`` renders rows with horizontal gaps
-kept as spaces so that label/value pairs and table rows stay recognisable for the
-language model.
+Public helpers:
+
+* :func:`order_lines` puts a page's lines into reading order: columns are read one
+  after the other, while table rows and key/value rows stay together left to right.
+* :func:`rows` groups lines printed on the same (possibly slanted) baseline.
+* :func:`blocks` exposes the regions the reading order is built from.
+* :func:`layout_text` renders a page as text rows with horizontal gaps kept, columns
+  kept apart, optionally tagging each engine line with its index in ``page.lines``.
+
+The reading order is a recursive XY-cut on de-skewed boxes.  A region is first cut
+into horizontal bands on whitespace; consecutive bands that share a vertical gutter
+form a block which is cut vertically only when the two sides are *not* row-aligned
+(row-aligned sides are a table or a key/value form, whose rows must stay whole) or
+when both sides are running text (a two-column page whose line grids happen to match).
+Lines are never merged: only their order and their rendering change.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from statistics import median
 
 from chatocr.document import Line, Page
 
+# Skew beyond this is treated as vertical or rotated text, not a slanted photo.
+_MAX_SKEW_DEG = 20.0
+# Share of a line's height trimmed off top and bottom before looking for whitespace
+# bands, so that tightly packed lines whose boxes touch still have a gap between them.
+_BAND_TRIM = 0.3
+# Two lines share a row when their centre lines are this many line heights apart at most.
+_ROW_TOLERANCE = 0.5
+# A gutter must be at least this many (median) line heights wide to separate columns.
+_MIN_GUTTER = 0.6
+# Sides whose lines have a partner on the other side this often are a table or a form.
+_ALIGNED_SHARE = 0.5
+# A side of running text: lines this long (characters) that fill most of the side's width.
+_PROSE_CHARS = 12
+_PROSE_FILL = 0.6
 
-def _center_y(line: Line) -> float:
-    _, y0, _, y1 = line.bounds
-    return (y0 + y1) / 2
+
+@dataclass
+class _Item:
+    """One engine line in de-skewed page coordinates."""
+
+    index: int
+    line: Line
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    slope: float  # residual slope (dy/dx) of the line after global de-skew
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    @property
+    def height(self) -> float:
+        return max(1.0, self.y1 - self.y0)
 
 
-def _height(line: Line) -> float:
-    _, y0, _, y1 = line.bounds
-    return max(1.0, y1 - y0)
+@dataclass
+class Block:
+    """A run of rows read together; ``origin_x`` is the left edge of its column (de-skewed)."""
+
+    origin_x: float
+    rows: list[list[Line]] = field(default_factory=list)
+    column: int = 0  # increases every time the reading order moves to another column region
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _edge_angle(p: list[float], q: list[float]) -> float | None:
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    if dx <= 0:
+        return None
+    return math.atan2(dy, dx)
+
+
+def _line_angle(line: Line) -> float | None:
+    """Angle of the text baseline from the top and bottom edges of the 4-point box."""
+    box = line.box
+    if len(box) != 4:
+        return None
+    angles = [a for a in (_edge_angle(box[0], box[1]), _edge_angle(box[3], box[2])) if a is not None]
+    if not angles:
+        return None
+    width = math.hypot(box[1][0] - box[0][0], box[1][1] - box[0][1])
+    height = math.hypot(box[3][0] - box[0][0], box[3][1] - box[0][1])
+    if width < 1.5 * max(height, 1.0):  # short boxes give unreliable angles
+        return None
+    return sum(angles) / len(angles)
+
+
+def page_skew(lines: list[Line]) -> float:
+    """The page's dominant text angle in radians (0 when unknown or implausible)."""
+    angles = [a for a in (_line_angle(line) for line in lines) if a is not None]
+    if not angles:
+        return 0.0
+    skew = median(angles)
+    return skew if abs(math.degrees(skew)) <= _MAX_SKEW_DEG else 0.0
+
+
+def _items(lines: list[Line]) -> list[_Item]:
+    skew = page_skew(lines)
+    cos, sin = math.cos(-skew), math.sin(-skew)
+    items = []
+    for i, line in enumerate(lines):
+        points = [(x * cos - y * sin, x * sin + y * cos) for x, y in line.box] if skew else line.box
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        angle = _line_angle(line)
+        residual = math.tan(angle - skew) if angle is not None and abs(angle - skew) < math.radians(30) else 0.0
+        items.append(_Item(i, line, min(xs), min(ys), max(xs), max(ys), residual))
+    return items
+
+
+def _same_row(a: _Item, b: _Item) -> bool:
+    """Do a and b sit on one baseline?  Compares centre lines, following their slopes."""
+    slope = (a.slope + b.slope) / 2
+    expected_b = a.cy + slope * (b.cx - a.cx)
+    return abs(b.cy - expected_b) <= _ROW_TOLERANCE * min(a.height, b.height) + 0.5
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _group_rows(items: list[_Item]) -> list[list[_Item]]:
+    """Group items into rows top to bottom, each row left to right."""
+    result: list[list[_Item]] = []
+    for item in sorted(items, key=lambda it: (it.cy, it.x0)):
+        # Join the most recent rows only: a row never reaches back past a line below it.
+        target = None
+        for row in reversed(result[-3:]):
+            if any(_same_row(member, item) for member in row) and not any(
+                _overlaps_x(member, item) for member in row
+            ):
+                target = row
+                break
+        if target is None:
+            result.append([item])
+        else:
+            target.append(item)
+    for row in result:
+        row.sort(key=lambda it: it.x0)
+    result.sort(key=lambda row: min(it.cy for it in row))
+    return result
+
+
+def _overlaps_x(a: _Item, b: _Item) -> bool:
+    """Lines stacked above each other overlap in x by more than half the shorter one."""
+    overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+    return overlap > 0.5 * min(a.x1 - a.x0, b.x1 - b.x0)
 
 
 def rows(lines: list[Line]) -> list[list[Line]]:
-    """Group lines whose vertical centres lie within half a line height of each other."""
+    """Group lines printed on the same baseline (slant-aware): rows top to bottom, each left to right.
+
+    This ignores columns; use :func:`blocks` for rows within the reading order.
+    """
     if not lines:
         return []
-    typical = median(_height(line) for line in lines)
-    result: list[list[Line]] = []
-    for line in sorted(lines, key=_center_y):
-        if result:
-            row = result[-1]
-            row_center = sum(_center_y(m) for m in row) / len(row)
-            if abs(_center_y(line) - row_center) <= 0.5 * typical:
-                row.append(line)
-                continue
-        result.append([line])
-    return [sorted(row, key=lambda m: m.bounds[0]) for row in result]
+    return [[it.line for it in row] for row in _group_rows(_items(lines))]
+
+
+# --------------------------------------------------------------------------- XY-cut
+
+
+def _gaps(intervals: list[tuple[float, float]], min_width: float) -> list[tuple[float, float]]:
+    """Empty stretches between the covered intervals (only inside their overall extent)."""
+    gaps = []
+    spans = sorted(intervals)
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start - reach >= min_width:
+            gaps.append((reach, start))
+        reach = max(reach, end)
+    return gaps
+
+
+def _bands(items: list[_Item]) -> list[list[_Item]]:
+    """Cut a region into horizontal bands on whitespace (trimmed boxes, so touching lines still part)."""
+    spans = sorted(
+        ((it.y0 + _BAND_TRIM * it.height, it.y1 - _BAND_TRIM * it.height), i) for i, it in enumerate(items)
+    )
+    bands: list[list[_Item]] = []
+    reach = -math.inf
+    for (top, bottom), i in spans:
+        if not bands or top > reach:
+            bands.append([])
+        bands[-1].append(items[i])
+        reach = max(reach, bottom)
+    return bands
+
+
+def _gutters(items: list[_Item], min_width: float) -> list[tuple[float, float]]:
+    return _gaps([(it.x0, it.x1) for it in items], min_width)
+
+
+def _group_bands(bands: list[list[_Item]], min_gutter: float) -> list[list[list[_Item]]]:
+    """Join consecutive bands while together they keep a vertical gutter with text on both sides.
+
+    Lines of two columns whose rows are staggered fall into alternating one-line bands;
+    joined, they show the gutter between the columns, which no single band does.
+    """
+    groups: list[list[list[_Item]]] = []
+    current: list[list[_Item]] = []
+    current_items: list[_Item] = []
+    for band in bands:
+        if current and _gutters(current_items + band, min_gutter):
+            current.append(band)
+            current_items = current_items + band
+            continue
+        if current:
+            groups.append(current)
+        current, current_items = [band], list(band)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _aligned_share(left: list[_Item], right: list[_Item]) -> float:
+    """Share of lines that have a partner on the same row on the other side."""
+    paired = sum(1 for a in left if any(_same_row(a, b) for b in right))
+    paired += sum(1 for b in right if any(_same_row(a, b) for a in left))
+    return paired / (len(left) + len(right))
+
+
+def _is_prose(side: list[_Item]) -> bool:
+    """Running text: several lines, mostly long, that fill most of the side's width."""
+    if len(side) < 3:
+        return False
+    width = max(it.x1 for it in side) - min(it.x0 for it in side)
+    if width <= 0:
+        return False
+    long_lines = [it for it in side if len(it.line.text) >= _PROSE_CHARS and (it.x1 - it.x0) >= _PROSE_FILL * width]
+    return len(long_lines) >= 0.6 * len(side)
+
+
+def _vertical_split(items: list[_Item], min_gutter: float) -> tuple[list[_Item], list[_Item]] | None:
+    """Split into columns at the widest acceptable gutter, or None when the sides belong together."""
+    for lo, hi in sorted(_gutters(items, min_gutter), key=lambda g: g[0] - g[1]):
+        left = [it for it in items if it.x1 <= lo]
+        right = [it for it in items if it.x0 >= hi]
+        if _aligned_share(left, right) < _ALIGNED_SHARE or (_is_prose(left) and _is_prose(right)):
+            return left, right
+    return None
+
+
+@dataclass
+class _Leaf:
+    items: list[_Item]
+    origin_x: float
+    column: int
+
+
+def _xy_cut(items: list[_Item], origin_x: float, column: list[int], min_gutter: float, out: list[_Leaf]) -> None:
+    if len(items) <= 1:
+        out.append(_Leaf(items, origin_x, column[0]))
+        return
+    bands = _bands(items)
+    groups = _group_bands(bands, min_gutter) if len(bands) > 1 else [bands]
+    if len(groups) > 1:
+        for group in groups:
+            _xy_cut([it for band in group for it in band], origin_x, column, min_gutter, out)
+        return
+    split = _vertical_split(items, min_gutter)
+    if split is not None:
+        for side in split:
+            column[0] += 1
+            _xy_cut(side, min(it.x0 for it in side), column, min_gutter, out)
+        column[0] += 1
+        return
+    if len(bands) > 1:  # a table or form: its bands are its rows, top to bottom
+        for band in bands:
+            _xy_cut(band, origin_x, column, min_gutter, out)
+        return
+    out.append(_Leaf(items, origin_x, column[0]))
+
+
+def _leaves(lines: list[Line]) -> list[_Leaf]:
+    items = _items(lines)
+    if not items:
+        return []
+    typical_height = median(it.height for it in items)
+    out: list[_Leaf] = []
+    _xy_cut(items, min(it.x0 for it in items), [0], _MIN_GUTTER * typical_height, out)
+    return out
+
+
+def blocks(lines: list[Line]) -> list[Block]:
+    """The page as blocks in reading order, each a list of rows (left to right)."""
+    result = []
+    for leaf in _leaves(lines):
+        if leaf.items:
+            result.append(
+                Block(
+                    origin_x=leaf.origin_x,
+                    rows=[[it.line for it in row] for row in _group_rows(leaf.items)],
+                    column=leaf.column,
+                )
+            )
+    return result
 
 
 def order_lines(lines: list[Line]) -> list[Line]:
-    return [line for row in rows(lines) for line in row]
+    """The same lines in reading order (columns one after another, rows kept whole)."""
+    return [line for block in blocks(lines) for row in block.rows for line in row]
+
+
+# --------------------------------------------------------------------------- layout text
+
+
+def _char_width(items: list[_Item]) -> float:
+    widths = [(it.x1 - it.x0) / len(it.line.text) for it in items if it.line.text]
+    return max(1.0, median(widths)) if widths else 10.0
 
 
 def layout_text(page: Page, *, line_refs: bool = False, max_width: int = 120) -> str:
-    """Render the page as text rows; with ``line_refs`` each line is tagged ``[n]`` with its index."""
+    """Render the page as text rows in reading order, horizontal gaps kept as spaces.
+
+    Lines of one row are placed near their printed column (at least two spaces apart);
+    a new column region starts after a blank line.  With ``line_refs`` each engine line
+    is prefixed with ``[n]``, its index in ``page.lines``.
+    """
     if not page.lines:
         return ""
-    index = {id(line): i for i, line in enumerate(page.lines)}
-    chars = [len(line.text) for line in page.lines if line.text]
-    widths = [(line.bounds[2] - line.bounds[0]) / max(1, len(line.text)) for line in page.lines if line.text]
-    char_w = max(1.0, median(widths)) if widths and chars else 10.0
+    items = _items(page.lines)
+    by_id = {id(it.line): it for it in items}
+    char_w = _char_width(items)
+    max_indent = 8
     out: list[str] = []
-    for row in rows(page.lines):
-        text = ""
-        for line in row:
-            col = min(int(line.bounds[0] / char_w), max_width)
-            piece = f"[{index[id(line)]}]{line.text}" if line_refs else line.text
-            if text:
-                text += " " * max(2 if line_refs else 1, col - len(text))
-            else:
-                text = " " * min(col, 8)
-            text += piece
-        out.append(text.rstrip())
+    last_column: int | None = None
+    for leaf in _leaves(page.lines):
+        if not leaf.items:
+            continue
+        if last_column is not None and leaf.column != last_column and out and out[-1] != "":
+            out.append("")
+        last_column = leaf.column
+        for row in _group_rows(leaf.items):
+            text = ""
+            for item in row:
+                it = by_id[id(item.line)]
+                col = min(max(0, int((it.x0 - leaf.origin_x) / char_w)), max_width)
+                piece = f"[{it.index}]{it.line.text}" if line_refs else it.line.text
+                if text:
+                    text += " " * max(2, col - len(text))
+                else:
+                    text = " " * min(col, max_indent)
+                text += piece
+            out.append(text.rstrip())
     return "\n".join(out)
