@@ -1,0 +1,136 @@
+"""Jobs: submit, poll, page images, delete, expiry and failure."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient
+
+import schema_first_backend  # noqa: F401  (registers the "schema-first" backend)
+from chatocr.options import BackendOptions
+from chatocr.server import ServerSettings, create_app
+from test_server_api import BlockingExtractor, QuickExtractor, pdf_bytes, receipt_png, wait_for_job
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    settings = ServerSettings(retention_s=60, backends={"fake": BackendOptions(name="schema-first")})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def page_image(c: TestClient, url: str) -> Image.Image:
+    response = c.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    return Image.open(io.BytesIO(response.content))
+
+
+@pytest.mark.slow
+def test_job_life_cycle_of_a_multi_page_pdf(client: TestClient) -> None:
+    created = client.post("/v1/jobs", files={"file": ("two.pdf", pdf_bytes(2))}, data={"fields": "page"})
+    assert created.status_code == 202
+    job_id = created.json()["id"]
+    assert created.json()["url"] == f"/v1/jobs/{job_id}"
+    first = client.get(f"/v1/jobs/{job_id}").json()
+    assert first["status"] in ("queued", "running", "done")
+    assert 0.0 <= first["progress"] <= 1.0
+
+    job = wait_for_job(client, job_id)
+    assert job["status"] == "done", job
+    assert job["progress"] == 1.0
+    assert job["expires_at"] > job["finished_at"]
+    assert list(job["result"]["fields"]) == ["page"]
+    pages = job["document"]["pages"]
+    assert [p["page"] for p in pages] == [1, 2]
+    assert "PAGE 2" in " ".join(line["text"] for line in pages[1]["lines"]).upper()
+    assert len(job["page_images"]) == 2
+    for page, url in zip(pages, job["page_images"], strict=True):
+        image = page_image(client, url)
+        # Boxes are in page pixels; the served image has the same shape (possibly scaled).
+        assert abs(image.width / image.height - page["width"] / page["height"]) < 0.01
+    assert client.get(f"/v1/jobs/{job_id}/pages/3.png").status_code == 404
+
+    assert client.delete(f"/v1/jobs/{job_id}").status_code == 204
+    assert client.get(f"/v1/jobs/{job_id}").status_code == 404
+    assert client.get(job["page_images"][0]).status_code == 404
+    assert client.delete(f"/v1/jobs/{job_id}").status_code == 404
+
+
+@pytest.mark.slow
+def test_ocr_job_returns_the_ocr_record(client: TestClient) -> None:
+    job_id = client.post("/v1/jobs", files={"file": ("r.png", receipt_png())}, data={"kind": "ocr"}).json()["id"]
+    job = wait_for_job(client, job_id)
+    assert job["status"] == "done"
+    assert job["result"] == job["document"]
+    assert any("TOTAL" in line["text"] for line in job["result"]["pages"][0]["lines"])
+
+
+def test_a_failed_job_reports_the_error(client: TestClient) -> None:
+    truncated = receipt_png()[:400]
+    job_id = client.post("/v1/jobs", files={"file": ("t.png", truncated)}, data={"fields": "total"}).json()["id"]
+    job = wait_for_job(client, job_id)
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "input_file"
+    assert job["result"] is None
+
+
+def test_job_submission_checks_the_upload_and_spec_first(client: TestClient) -> None:
+    assert client.post("/v1/jobs", files={"file": ("x.pdf", b"plain text")}, data={"fields": "a"}).status_code == 415
+    assert client.post("/v1/jobs", files={"file": ("r.png", receipt_png())}).status_code == 422
+    bad_kind = client.post("/v1/jobs", files={"file": ("r.png", receipt_png())}, data={"kind": "translate"})
+    assert bad_kind.status_code == 422
+
+
+def quick_client(**settings: Any) -> TestClient:
+    backends = {"fake": BackendOptions(name="schema-first")}
+    return TestClient(create_app(ServerSettings(backends=backends, **settings), extractor_factory=QuickExtractor))
+
+
+def test_finished_jobs_expire_after_the_retention_time() -> None:
+    with quick_client(retention_s=0.5) as c:
+        job_id = c.post("/v1/jobs", files={"file": ("r.png", receipt_png())}, data={"fields": "total"}).json()["id"]
+        job = wait_for_job(c, job_id)
+        assert job["status"] == "done"
+        assert c.get(job["page_images"][0]).status_code == 200
+        time.sleep(0.7)
+        assert c.get(f"/v1/jobs/{job_id}").status_code == 404
+        assert c.get(job["page_images"][0]).status_code == 404
+        assert c.get("/healthz").json()["jobs"] == 0
+
+
+def test_expired_jobs_are_purged_in_the_background() -> None:
+    with quick_client(retention_s=1.5) as c:
+        ids = [
+            c.post("/v1/jobs", files={"file": ("r.png", receipt_png())}, data={"fields": "t"}).json()["id"]
+            for _ in range(3)
+        ]
+        for job_id in ids:
+            assert wait_for_job(c, job_id)["status"] == "done"
+        store = c.app.state.jobs  # type: ignore[attr-defined]
+        assert len(store) == 3
+        deadline = time.time() + 6
+        while len(store) and time.time() < deadline:
+            time.sleep(0.05)  # no request touches the store: only the purge loop can empty it
+        assert len(store) == 0
+
+
+def test_deleting_a_queued_job_means_it_never_runs() -> None:
+    BlockingExtractor.release.clear()
+    settings = ServerSettings(max_concurrency=1, max_queue=2, backends={"fake": BackendOptions(name="schema-first")})
+    with TestClient(create_app(settings, extractor_factory=BlockingExtractor)) as c:
+        running = c.post("/v1/jobs", files={"file": ("a.png", receipt_png())}, data={"fields": "t"}).json()["id"]
+        queued = c.post("/v1/jobs", files={"file": ("b.png", receipt_png())}, data={"fields": "t"}).json()["id"]
+        assert c.get(f"/v1/jobs/{queued}").json()["status"] == "queued"
+        assert c.delete(f"/v1/jobs/{queued}").status_code == 204
+        BlockingExtractor.release.set()
+        assert wait_for_job(c, running)["status"] == "done"
+        assert c.get(f"/v1/jobs/{queued}").status_code == 404
+        assert c.get("/healthz").json()["queue"]["queued"] == 0
