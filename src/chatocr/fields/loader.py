@@ -81,7 +81,7 @@ def parse_field_list(fields: str | list[str]) -> Schema:
         raise SpecError(f"duplicate field names: {', '.join(dict.fromkeys(seen))}")
     try:
         specs = [spec_from_name(n) for n in names]
-        return Schema(name="custom", fields=specs)
+        return Schema(name="custom", description="", language="auto", fields=specs)
     except ValidationError as exc:
         raise SpecError(f"invalid field list: {_readable(exc)}") from None
 

@@ -1,0 +1,473 @@
+"""Deterministic candidate values for each field, found from the layout.
+
+Generators (each tags its candidates with ``source``):
+
+- ``pair:*``   label-value pairing: a printed key (a field alias) followed by the value on the
+  same line, in the right neighbour on the same row, or on the line below;
+- ``span:*``   typed spans anywhere: dates, amounts, times, codes/IDs, phone numbers, train numbers,
+  stations, seats, 统一社会信用代码 and ID card numbers;
+- ``capture``  field-specific patterns from the lexicon ("XXX 同学", "在……竞赛中");
+- ``position:*`` priors: the store/company name near the top or on a line with SDN BHD / 有限公司,
+  the address block under it;
+- ``line``     every line (only when candidates are switched off: the model then picks a line).
+
+Scores are heuristic priors in 0..1; the choose stage takes the best or asks the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from chatocr.document import Document, Line
+from chatocr.extract.normalize import (
+    find_amounts,
+    find_dates,
+    find_times,
+    nfkc,
+    normalize_value,
+    strip_keys,
+    trim,
+)
+from chatocr.fields.lexicon import hint_for, kind_of
+from chatocr.fields.spec import FieldSpec
+from chatocr.layout import rows
+
+
+@dataclass
+class DocLine:
+    index: int  # position in DocView.lines, the "[n]" reference shown to the model
+    page: int
+    line: Line
+    row: int  # row number across the document
+    rank_in_row: int
+
+    @property
+    def text(self) -> str:
+        return self.line.text
+
+
+class DocView:
+    """The OCR lines of a document in reading order, with their rows, for pairing and prompts."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.lines: list[DocLine] = []
+        self.rows: list[list[int]] = []
+        self.page_heights: dict[int, float] = {p.page: float(p.height or 1) for p in document.pages}
+        for page in document.pages:
+            for row_lines in rows(page.lines):
+                row_ids = []
+                for rank, line in enumerate(row_lines):
+                    self.lines.append(DocLine(len(self.lines), page.page, line, len(self.rows), rank))
+                    row_ids.append(len(self.lines) - 1)
+                self.rows.append(row_ids)
+        self.full_text = "\n".join(line.text for line in self.lines)
+
+    def right_of(self, index: int) -> DocLine | None:
+        """The next line on the same row; failing that, the nearest line to the right at about the same height
+        (photographed receipts slant, so a key and its value can land in different rows)."""
+        row = self.rows[self.lines[index].row]
+        pos = row.index(index)
+        if pos + 1 < len(row):
+            return self.lines[row[pos + 1]]
+        me = self.lines[index]
+        _, y0, x1, y1 = me.line.bounds
+        cy, height = (y0 + y1) / 2, max(1.0, y1 - y0)
+        best: DocLine | None = None
+        for other in self.lines:
+            if other.page != me.page or other.index == index:
+                continue
+            ox0, oy0, _, oy1 = other.line.bounds
+            beside = ox0 >= x1 - 0.2 * height and abs((oy0 + oy1) / 2 - cy) <= 0.8 * height
+            if beside and (best is None or ox0 < best.line.bounds[0]):
+                best = other
+        return best
+
+    def below(self, index: int) -> DocLine | None:
+        """The nearest line in the next rows that overlaps this line horizontally."""
+        me = self.lines[index]
+        x0, _, x1, y1 = me.line.bounds
+        height = max(1.0, me.line.bounds[3] - me.line.bounds[1])
+        for row_id in range(me.row + 1, min(len(self.rows), me.row + 3)):
+            for j in self.rows[row_id]:
+                other = self.lines[j]
+                if other.page != me.page:
+                    return None
+                ox0, oy0, ox1, _ = other.line.bounds
+                if oy0 - y1 > 2.5 * height:
+                    return None
+                if min(x1, ox1) - max(x0, ox0) > 0 or abs(ox0 - x0) < 2 * height:
+                    return other
+        return None
+
+    def relative_y(self, index: int) -> float:
+        item = self.lines[index]
+        return item.line.bounds[1] / self.page_heights.get(item.page, 1.0)
+
+
+@dataclass
+class Candidate:
+    text: str  # the value as printed (key stripped)
+    refs: list[int]  # DocView line indices it came from
+    score: float
+    source: str
+    value: str | None = None  # normalised value
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text)).lower()
+
+
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    core = nfkc(alias).strip().rstrip(":：")
+    body = r"\s*".join(re.escape(ch) for ch in core if not ch.isspace())
+    if re.search(r"[A-Za-z]", core):
+        body = r"(?<![A-Za-z])" + body + r"(?![A-Za-z])"
+    return re.compile(body, re.IGNORECASE)
+
+
+# Keys that look like "total" but are not the amount paid.
+_NOT_TOTAL = re.compile(
+    r"sub\s*-?\s*total|total\s*(qty|quantity|item|items|tax|gst|discount|saving|savings|excl|exclusive|before|tip)|"
+    r"(qty|quantity|items?)\s*total|excl|exclusive|before\s*(gst|tax)|discount|saving|change|cash|tender|"
+    r"\bgst\b\s*\d+%?\s*$|\bpaid\b|\bvisa\b|\bmaster\b|\bcard\b|points|includes?\s*\d+\s*%|included\s*in|"
+    r"rounding\s*(adj)?\s*[:]?\s*$|service|charge",
+    re.IGNORECASE,
+)
+_STRONG_TOTAL = re.compile(
+    r"grand\s*total|total\s*(incl|inclusive|amount|amt|payable|due|rm|\(rm\)|sales)|nett?\s*total|"
+    r"round(ed|ing)?\s*total|total\s*round|amount\s*due|balance\s*due|合计|总计|实收|应收",
+    re.IGNORECASE,
+)
+
+_COMPANY_SUFFIX = re.compile(
+    r"\b(sdn\.?\s*bhd|bhd|s/b|sdn|enterprise|trading|restaurant|restoran|hardware|mart|market|supermarket|store|"
+    r"stores|shop|cafe|bakery|pharmacy|plt|co\.|company|corporation|corp|inc|llc|ltd|limited|industries|"
+    r"holdings|station|services|food|kedai|motor|book|stationery)\b|有限公司|公司|商店|超市|酒店|餐厅|饭店|药房|商行|店$",
+    re.IGNORECASE,
+)
+_NOT_COMPANY = re.compile(
+    r"receipt|invoice|tax\s*inv|cash\s*bill|welcome|thank|gst\s*(no|reg|id)|reg\s*no|tel|fax|phone|date|"
+    r"发票|收据|欢迎|电话|日期|小票|www\.|@|http",
+    re.IGNORECASE,
+)
+_ADDRESS_WORD = re.compile(
+    r"\b(jalan|jln|taman|tmn|lorong|lot|no\.?|blok|block|lebuh|persiaran|kampung|kg|bandar|batu|"
+    r"kuala|lumpur|selangor|johor|bahru|penang|pulau|pinang|melaka|perak|pahang|kedah|sabah|sarawak|"
+    r"street|st\.|road|rd\.?|ave\.?|avenue|blvd|suite|ste|floor|fl|drive|dr\.?|lane|ln|hwy|highway|"
+    r"way|plaza|city|[A-Z]{2}\s+\d{5})\b|\b\d{5}\b|路|街|号|区|市|省|县|镇|村|大道|巷|弄|楼|室",
+    re.IGNORECASE,
+)
+_PHONE_RE = re.compile(r"(?<![\d])(\+?\(?\d{2,4}\)?[\s\-.]?\d{3,4}[\s\-.]?\d{3,5})(?![\d])")
+_CREDIT_RE = re.compile(r"(?<![0-9A-Z])([0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Z])")
+_ID_CARD_RE = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{6,10}\*{2,}\d{3,4}[\dXx]?)(?![\dXx])")
+_TRAIN_RE = re.compile(r"(?<![A-Za-z0-9])([GCDZTKLYSgcdztklys]\d{1,4})(?![\d])")
+_STATION_RE = re.compile(r"([\u4e00-\u9fa5]{1,8}站)")
+_SEAT_RE = re.compile(r"(\d{1,2}\s*车\s*\d{1,3}\s*[A-Fa-f]?\s*号(?:\s*[上中下]铺)?|\d{1,2}车无座)")
+_CODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{0,4}[-]?\d[\dA-Za-z\-/]{3,29})(?![A-Za-z0-9])")
+
+
+def _typed_spans(kind: str, text: str) -> list[tuple[int, int, str]]:
+    """(start, end, normalised) spans of a kind inside one line."""
+    text = nfkc(text)
+    if kind == "date":
+        return find_dates(text)
+    if kind == "amount":
+        return find_amounts(text)
+    if kind == "time":
+        return find_times(text)
+    regex = {
+        "phone": _PHONE_RE, "credit_code": _CREDIT_RE, "id_card": _ID_CARD_RE, "train_no": _TRAIN_RE,
+        "station": _STATION_RE, "seat": _SEAT_RE, "code": _CODE_RE,
+    }.get(kind)  # fmt: skip
+    if regex is None:
+        return []
+    out = []
+    for m in regex.finditer(text):
+        span = m.group(1)
+        if kind == "phone" and len(re.sub(r"\D", "", span)) < 7:
+            continue
+        if kind == "code" and sum(ch.isdigit() for ch in span) < 4:
+            continue
+        out.append((m.start(1), m.end(1), span))
+    return out
+
+
+TYPED_KINDS = {"date", "amount", "time", "phone", "credit_code", "id_card", "train_no", "station", "seat", "code"}
+
+
+# ------------------------------------------------------------------ generators
+
+
+def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate]:
+    """Label-value pairing: the value after a printed key, right of it, or below it."""
+    aliases = [a for a in dict.fromkeys([*spec.aliases, spec.name]) if a.strip()]
+    patterns = [(a, _alias_pattern(a)) for a in sorted(aliases, key=len, reverse=True)]
+    out: list[Candidate] = []
+    for item in view.lines:
+        text = nfkc(item.text)
+        for alias, pattern in patterns:
+            match = pattern.search(text)
+            if not match:
+                continue
+            at_start = match.start() <= 2
+            base = 0.9 if at_start else 0.75
+            if kind == "amount" and _is_total_field(spec):
+                if _NOT_TOTAL.search(text):
+                    base -= 0.45
+                elif _STRONG_TOTAL.search(text):
+                    base += 0.05
+            rest = text[match.end() :]
+            out.extend(_values_after_key(view, item, rest, kind, base, alias))
+            break
+    return out
+
+
+def _prefer_largest_total(cands: list[Candidate]) -> None:
+    """Among strong "total" pairings, the amount paid is the largest (incl. tax, rounded), never a subtotal."""
+    pairs = [c for c in cands if c.source.startswith("pair") and c.value]
+    if not pairs:
+        return
+    top = max(c.score for c in pairs)
+    strong = [c for c in pairs if c.score >= top - 0.1]
+    try:
+        best = max(strong, key=lambda c: float(c.value or 0))
+    except ValueError:
+        return
+    best.score = min(1.0, best.score + 0.06)
+
+
+def _is_total_field(spec: FieldSpec) -> bool:
+    name = spec.name.lower()
+    return name.startswith("total") or name in ("价税合计", "合计", "总金额")
+
+
+def _values_after_key(view: DocView, item: DocLine, rest: str, kind: str, base: float, alias: str) -> list[Candidate]:
+    rest_clean = trim(re.sub(r"^\s*(?:\([^)]{0,6}\)|（[^）]{0,6}）)?\s*[:：]?", "", rest))
+    found: list[Candidate] = []
+    if kind in TYPED_KINDS:
+        spans = _typed_spans(kind, rest_clean)
+        if kind == "amount":
+            # "Total Incl. GST@6%": a bare integer next to a key is rarely the amount; look right/below.
+            spans = [sp for sp in spans if re.search(r"[.,]\d{2}$|[$¥￥元]", rest_clean[sp[0] : sp[1]])] or [
+                sp for sp in spans if not rest_clean[sp[1] :].lstrip().startswith("%")
+            ][:0]
+        if spans:
+            start, end, value = spans[-1] if kind == "amount" else spans[0]
+            found.append(Candidate(rest_clean[start:end], [item.index], base, "pair:same_line", value))
+            return found
+    elif len(rest_clean) >= 1 and re.search(r"\w", rest_clean):
+        if _plausible_text(kind, rest_clean):
+            found.append(Candidate(rest_clean, [item.index], base, "pair:same_line"))
+        return found
+    for neighbour, source, factor in ((view.right_of(item.index), "pair:right", 0.95), (None, "pair:below", 0.7)):
+        if neighbour is None and source == "pair:below":
+            neighbour = view.below(item.index)
+        if neighbour is None:
+            continue
+        text = strip_keys(nfkc(neighbour.text), [alias])
+        if kind in TYPED_KINDS:
+            spans = _typed_spans(kind, text)
+            if spans:
+                start, end, value = spans[-1] if kind == "amount" else spans[0]
+                found.append(Candidate(text[start:end], [neighbour.index], base * factor, source, value))
+                break
+        elif text and re.search(r"\w", text) and _plausible_text(kind, text):
+            found.append(Candidate(text, [neighbour.index], base * factor, source))
+            break
+    return found
+
+
+def _plausible_text(kind: str, text: str) -> bool:
+    """Names and addresses are mostly letters and are not registration numbers ("Company No: 1174703-K")."""
+    if kind not in ("company", "person", "address", "station"):
+        return True
+    letters = sum(ch.isalpha() for ch in text)
+    return letters >= 0.4 * len(text.replace(" ", "")) and not re.match(r"(no|reg)\b", text, re.IGNORECASE)
+
+
+def span_candidates(view: DocView, kind: str) -> list[Candidate]:
+    out = []
+    base = {"date": 0.55, "time": 0.5, "credit_code": 0.7, "id_card": 0.6, "train_no": 0.45, "seat": 0.6,
+            "station": 0.45, "phone": 0.35, "amount": 0.2, "code": 0.2}.get(kind, 0.2)  # fmt: skip
+    for item in view.lines:
+        for start, end, value in _typed_spans(kind, item.text):
+            text = nfkc(item.text)[start:end]
+            # Earlier occurrences rank slightly higher (document dates and codes sit near the top).
+            score = base - 0.1 * view.relative_y(item.index)
+            out.append(Candidate(text, [item.index], score, f"span:{kind}", value))
+    return out
+
+
+def capture_candidates(view: DocView, spec: FieldSpec) -> list[Candidate]:
+    hint = hint_for(spec.name)
+    out = []
+    for pattern in hint.capture:
+        regex = re.compile(pattern)
+        for item in view.lines:
+            m = regex.search(nfkc(item.text).strip())
+            if m:
+                out.append(Candidate(trim(m.group(1)), [item.index], 0.8, "capture"))
+    return out
+
+
+_REG_NO = re.compile(r"\(?\s*(?:co\.?\s*(?:reg\.?\s*)?no\.?\s*[:.]?\s*)?\d{4,}[\-.]*\s*[A-Z]?\s*\)?\s*$", re.IGNORECASE)
+_STOP_LINE = re.compile(
+    r"gst|reg\b|reg\.|regist|tel\b|tel\s*[:.]|fax|invoice|receipt|co\.?\s*no|company\s*no|phone|date|cashier|"
+    r"电话|发票|日期|www\.|@|http",
+    re.IGNORECASE,
+)
+_SUFFIX_WORDS = re.compile(r"\b(co\.?|\(m\)|sdn\.?|bhd\.?|s/b|enterprise|trading|plt|ltd\.?|inc\.?|llc)", re.IGNORECASE)
+
+
+def _company_text(text: str) -> str:
+    """A top line without its trailing registration number: "99 SPEED MART S/B (519537-X)" -> "99 SPEED MART S/B"."""
+    return trim(_REG_NO.sub("", trim(nfkc(text))))
+
+
+def company_candidates(view: DocView) -> list[Candidate]:
+    out = []
+    for item in view.lines[:15]:
+        text = _company_text(item.text)
+        rel = view.relative_y(item.index)
+        if rel > 0.4 or len(text) < 3:
+            continue
+        letters = sum(ch.isalpha() for ch in text)
+        if letters < 0.5 * len(text.replace(" ", "")) or _NOT_COMPANY.search(text) or _STOP_LINE.search(text):
+            continue
+        if re.search(r"goods|sold|returnable|refund|thank|welcome|member|table|cashier", text, re.IGNORECASE):
+            continue
+        refs = [item.index]
+        if _COMPANY_SUFFIX.search(text):
+            score = 0.85 - 0.02 * item.index
+            # "POPULAR BOOK" / "CO. (M) SDN BHD" printed on two lines: join the name with its suffix line.
+            if len(re.sub(r"[^A-Za-z]", "", _SUFFIX_WORDS.sub("", text))) < 3:
+                before = [j for j in range(item.index - 1, max(-1, item.index - 4), -1)]
+                for j in before:
+                    prev = trim(nfkc(view.lines[j].text))
+                    upper_name = prev.upper() == prev and re.fullmatch(r"[A-Z0-9&'. ]{2,30}", prev)
+                    if upper_name and not _STOP_LINE.search(prev):
+                        refs.insert(0, j)
+                        if not _SUFFIX_WORDS.fullmatch(prev.strip()):
+                            break
+                    else:
+                        break
+                text = " ".join(_company_text(view.lines[j].text) for j in refs)
+                score += 0.02
+        else:
+            score = 0.45 - 0.03 * item.index
+        out.append(Candidate(text, refs, score, "position:company"))
+    return out
+
+
+def _address_like(text: str) -> bool:
+    if _STOP_LINE.search(text):
+        return False
+    return bool(_ADDRESS_WORD.search(text)) and sum(ch.isalpha() for ch in text) >= 3
+
+
+def address_candidates(view: DocView) -> list[Candidate]:
+    """The block of address-like lines near the top (joined), and each address line alone."""
+    out: list[Candidate] = []
+    block: list[DocLine] = []
+    for item in view.lines[:25]:
+        text = trim(nfkc(item.text))
+        if view.relative_y(item.index) > 0.5:
+            break
+        if not block:
+            if _address_like(text) and not _COMPANY_SUFFIX.search(text) and not _REG_NO.fullmatch(text):
+                block.append(item)
+            continue
+        if _STOP_LINE.search(text) or _REG_NO.fullmatch(text) or len(block) >= 5 or _PHONE_RE.fullmatch(text):
+            break
+        if _address_like(text) or re.fullmatch(r"[A-Za-z0-9 ,.&'/\-]{3,60}", text):
+            block.append(item)
+            if re.search(r"\b\d{5}\b", text) and not re.search(r"\d{5}\s*$", text) and len(block) >= 2:
+                pass
+            continue
+        break
+    # The address usually ends at the line holding the postcode (plus a state name after it).
+    post = [k for k, b in enumerate(block) if re.search(r"\b\d{5}\b", b.text)]
+    if post:
+        end = post[-1] + 1
+        if end < len(block) and re.fullmatch(r"[A-Za-z .]{3,25}", trim(block[end].text)):
+            end += 1
+        block = block[:end]
+    if block:
+        joined = " ".join(trim(nfkc(b.text)) for b in block)
+        out.append(Candidate(joined, [b.index for b in block], 0.75, "position:address_block"))
+        for b in block:
+            out.append(Candidate(trim(nfkc(b.text)), [b.index], 0.4, "position:address_line"))
+    return out
+
+
+def line_candidates(view: DocView, spec: FieldSpec, limit: int) -> list[Candidate]:
+    out = []
+    for item in view.lines[:limit]:
+        text = strip_keys(nfkc(item.text), spec.aliases)
+        if text:
+            out.append(Candidate(text, [item.index], 0.1, "line"))
+    return out
+
+
+def _apply_occurrence(cands: list[Candidate], occurrence: str | None) -> None:
+    """For fields sharing a key (购买方/销售方 名称): favour the first or the last pairing on the page."""
+    if not occurrence or len(cands) < 2:
+        return
+    ordered = sorted(cands, key=lambda c: c.refs[0])
+    favoured = ordered[0] if occurrence == "first" else ordered[-1]
+    for cand in cands:
+        cand.score += 0.08 if cand is favoured else -0.08
+
+
+def generate(view: DocView, spec: FieldSpec, *, use_pairing: bool = True, use_spans: bool = True) -> list[Candidate]:
+    """All candidates for one field, normalised, merged by value and sorted best first."""
+    kind = kind_of(spec)
+    hint = hint_for(spec.name)
+    cands: list[Candidate] = []
+    if use_pairing:
+        pairs = pair_candidates(view, spec, kind)
+        _apply_occurrence(pairs, hint.occurrence)
+        cands += pairs
+    if use_spans and kind in TYPED_KINDS:
+        spans = span_candidates(view, kind)
+        if kind == "station":
+            _apply_occurrence(spans, hint.occurrence)
+        cands += spans
+    if kind == "amount" and _is_total_field(spec):
+        _prefer_largest_total(cands)
+    cands += capture_candidates(view, spec)
+    if kind == "company":
+        cands += company_candidates(view)
+    if kind == "address":
+        cands += address_candidates(view)
+    return finish(cands, spec)
+
+
+def finish(cands: list[Candidate], spec: FieldSpec) -> list[Candidate]:
+    """Normalise, drop what does not parse or match the field's pattern, merge duplicates, sort."""
+    merged: dict[str, Candidate] = {}
+    for cand in cands:
+        if cand.value is None or spec.normalize in ("date_iso", "amount", "time", "code"):
+            cand.value = normalize_value(cand.text, spec.normalize)
+        if not cand.value:
+            continue
+        if spec.pattern and not re.fullmatch(spec.pattern, cand.value):
+            continue
+        key = _squash(cand.value)
+        if key in merged:
+            kept = merged[key]
+            best = max(kept, cand, key=lambda c: c.score)
+            other = cand if best is kept else kept
+            # Agreement between generators is evidence.
+            best.score = min(1.0, best.score + 0.05 * min(other.score, 0.5) * 2)
+            best.notes.append(other.source)
+            merged[key] = best
+        else:
+            merged[key] = cand
+    return sorted(merged.values(), key=lambda c: (-c.score, c.refs[0]))

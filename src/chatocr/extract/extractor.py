@@ -1,0 +1,267 @@
+"""Key information extraction as named stages:
+
+    ocr -> layout -> candidates -> choose -> normalise -> derive -> ground -> validate
+
+:class:`Extractor` keeps the OCR engine and the LLM backend loaded between calls, so the
+server, the batch runner and the evaluation reuse one instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from chatocr.backends.base import LLMBackend, create_backend
+from chatocr.document import Box, Document, union_box
+from chatocr.errors import BackendError, MalformedReplyError
+from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
+from chatocr.extract.normalize import nfkc, normalize_value, strip_keys
+from chatocr.extract.prompt import PROMPT_VERSION, build_prompt, choice_probability, detect_language, parse_choice
+from chatocr.fields.spec import FieldSpec, FieldType, Schema
+from chatocr.io.loader import Source
+from chatocr.options import Options
+from chatocr.pipeline import run_ocr
+from chatocr.result import ExtractionResult, FieldResult
+
+log = logging.getLogger(__name__)
+
+# hybrid strategy: a candidate this strong and this far ahead of the next is taken without the model.
+DECISIVE_SCORE = 0.8
+DECISIVE_MARGIN = 0.15
+# rules strategy / fallback: below this prior a candidate is not an answer.
+MIN_RULE_SCORE = 0.3
+# grounding: partial-ratio similarity (0..100) a value must reach against its source lines.
+GROUND_MIN_SIMILARITY = 80.0
+
+
+@dataclass
+class Choice:
+    candidate: Candidate | None
+    confidence: float
+    by_model: bool
+    model_probability: float | None = None
+
+
+def make_field(
+    value: str | None = None,
+    *,
+    raw: str | None = None,
+    confidence: float = 0.0,
+    page: int | None = None,
+    box: Box | None = None,
+    derived_from: str | None = None,
+) -> FieldResult:
+    return make_field(value, raw=raw, confidence=confidence, page=page, box=box, derived_from=derived_from)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", nfkc(text)).lower()
+
+
+# ------------------------------------------------------------------ stages
+
+
+def stage_candidates(view: DocView, spec: FieldSpec, options: Options, *, use_pairing: bool = True) -> list[Candidate]:
+    if not spec.extractive:
+        return []
+    if not options.extract.use_candidates:
+        return finish(line_candidates(view, spec, options.extract.max_prompt_lines), spec)
+    return generate(view, spec, use_pairing=use_pairing)
+
+
+def context_lines(view: DocView, candidates: list[Candidate], limit: int) -> list[tuple[int, str]]:
+    """The lines the candidates came from with one neighbour each side, at most ``limit`` lines."""
+    wanted: set[int] = set()
+    for cand in candidates:
+        for ref in cand.refs:
+            wanted.update(range(max(0, ref - 1), min(len(view.lines), ref + 2)))
+    chosen = sorted(wanted)[:limit]
+    return [(i, view.lines[i].text) for i in chosen]
+
+
+def stage_choose(
+    view: DocView,
+    spec: FieldSpec,
+    candidates: list[Candidate],
+    options: Options,
+    backend_getter: Any,
+    language: str,
+) -> Choice:
+    """Pick a candidate (or none): directly when decisive, else by asking the model."""
+    if not candidates:
+        return Choice(None, 0.0, False)
+    top = candidates[0]
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    strategy = options.extract.strategy
+    decisive = top.score >= DECISIVE_SCORE and top.score - second >= DECISIVE_MARGIN
+    if strategy == "rules" or (strategy == "hybrid" and decisive):
+        if top.score < MIN_RULE_SCORE:
+            return Choice(None, 1.0 - top.score, False)
+        return Choice(top, top.score, False)
+    offered = candidates[: options.extract.max_candidates]
+    prompt = build_prompt(
+        spec,
+        [c.text for c in offered],
+        context_lines(view, offered, options.extract.max_prompt_lines),
+        language=language,
+    )
+    backend: LLMBackend = backend_getter()
+    answer: int | None = None
+    completion = None
+    for attempt in range(2):
+        completion = backend.complete(prompt.messages, json_schema=prompt.json_schema, max_tokens=24)
+        try:
+            answer = parse_choice(completion.text, spec.name, len(offered))
+            break
+        except (ValueError, TypeError) as exc:
+            if attempt == 1:
+                raise MalformedReplyError(
+                    f"the model's reply for field {spec.name!r} is not a valid choice: {completion.text[:120]!r}",
+                    hint=str(exc),
+                ) from None
+    assert completion is not None
+    probability = choice_probability(completion.token_logprobs, answer)
+    if answer is None:
+        return Choice(None, probability if probability is not None else 0.5, True, probability)
+    chosen = offered[answer]
+    # Confidence: the model's probability for its choice blended with the candidate's prior.
+    conf = chosen.score if probability is None else 0.5 * probability + 0.5 * chosen.score
+    return Choice(chosen, conf, True, probability)
+
+
+def stage_derive(spec: FieldSpec, full_text: str) -> FieldResult:
+    """Enum fields: the first rule whose text occurs in the document, else the default."""
+    text = nfkc(full_text)
+    for rule in spec.rules:
+        for needle in rule.if_text_contains:
+            if nfkc(needle) in text:
+                return make_field(rule.then, confidence=0.9, derived_from=f"rule: text contains {needle!r}")
+    if spec.choices:
+        for choice in spec.choices:
+            if choice in text and choice != spec.default:
+                return make_field(choice, confidence=0.85, derived_from=f"text contains {choice!r}")
+    if spec.default is not None:
+        return make_field(spec.default, confidence=0.6, derived_from="default (no rule matched)")
+    return make_field(None, confidence=0.5)
+
+
+def grounded(raw: str, view: DocView, refs: list[int]) -> bool:
+    """True when ``raw`` fuzzily occurs in the OCR text of its source lines (or anywhere if none)."""
+    needle = _squash(raw)
+    if not needle:
+        return False
+    sources = [view.lines[i].text for i in refs] if refs else [item.text for item in view.lines]
+    haystacks = [*sources, "".join(sources)]
+    for hay in haystacks:
+        hay_s = _squash(hay)
+        if needle in hay_s:
+            return True
+        if len(needle) >= 4 and fuzz.partial_ratio(needle, hay_s) >= GROUND_MIN_SIMILARITY:
+            return True
+    return False
+
+
+def stage_ground(spec: FieldSpec, choice: Choice, view: DocView) -> FieldResult:
+    """Turn a choice into a FieldResult whose value is traceable to OCR lines, or null."""
+    cand = choice.candidate
+    if cand is None:
+        return make_field(None, confidence=round(min(1.0, max(0.0, choice.confidence)), 4))
+    raw = strip_keys(cand.text, spec.aliases)
+    if not grounded(raw, view, cand.refs):
+        log.info("field %s: %r is not in the OCR text; answered null", spec.name, raw)
+        return make_field(None, confidence=0.0)
+    value = cand.value or normalize_value(raw, spec.normalize)
+    ocr_conf = min(view.lines[i].line.confidence for i in cand.refs) if cand.refs else 1.0
+    box: Box | None = union_box([view.lines[i].line.box for i in cand.refs]) if cand.refs else None
+    derived = raw if spec.type in (FieldType.date, FieldType.amount) and value != raw else None
+    confidence = max(0.0, min(1.0, choice.confidence)) * (0.5 + 0.5 * ocr_conf)
+    return make_field(
+        value,
+        raw=raw,
+        confidence=round(confidence, 4),
+        page=view.lines[cand.refs[0]].page if cand.refs else None,
+        box=box,
+        derived_from=derived,
+    )
+
+
+def ground_value(value: str, document: Document) -> bool:
+    """Public check used by callers that get a value from elsewhere (e.g. a free-text model)."""
+    return grounded(value, DocView(document), [])
+
+
+# ------------------------------------------------------------------ the reusable extractor
+
+
+class Extractor:
+    """Reusable extraction: the OCR engine and LLM backend stay loaded between calls.
+
+    >>> ex = Extractor(Options.create(**{"extract.strategy": "rules"}))
+    >>> result = ex.run("receipt.jpg", load_schema(template="receipt"))  # doctest: +SKIP
+    """
+
+    def __init__(self, options: Options | None = None, *, backend: LLMBackend | None = None) -> None:
+        self.options = options or Options()
+        self._backend = backend
+
+    @property
+    def backend(self) -> LLMBackend:
+        if self._backend is None:
+            import chatocr.backends  # noqa: F401  (registers the built-in backends)
+
+            self._backend = create_backend(self.options.backend)
+        return self._backend
+
+    def run(self, source: Source, schema: Schema, name: str | None = None) -> ExtractionResult:
+        started = time.perf_counter()
+        document = run_ocr(source, self.options.ocr, name=name)
+        assert isinstance(document, Document)
+        result = self.run_document(document, schema)
+        ocr_seconds = time.perf_counter() - started - sum(result.timings.values())
+        result.timings = {"ocr": round(ocr_seconds, 3), **result.timings}
+        return result
+
+    def run_document(self, document: Document, schema: Schema, *, use_pairing: bool = True) -> ExtractionResult:
+        """Extract from an already OCR'd document (the benchmarks cache OCR and call this)."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        view = DocView(document)
+        language = self.language_for(schema, view.full_text)
+        timings["layout"] = time.perf_counter() - t0
+        fields: dict[str, FieldResult] = {}
+        t_cand = t_choose = 0.0
+        for spec in schema.fields:
+            if not spec.extractive:
+                fields[spec.name] = stage_derive(spec, view.full_text)
+                continue
+            t1 = time.perf_counter()
+            candidates = stage_candidates(view, spec, self.options, use_pairing=use_pairing)
+            t2 = time.perf_counter()
+            try:
+                choice = stage_choose(view, spec, candidates, self.options, lambda: self.backend, language)
+            except BackendError:
+                raise
+            t_cand += t2 - t1
+            t_choose += time.perf_counter() - t2
+            fields[spec.name] = stage_ground(spec, choice, view)
+        timings["candidates"] = t_cand
+        timings["choose"] = t_choose
+        result = ExtractionResult(
+            file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}
+        )
+        return result
+
+    def language_for(self, schema: Schema, text: str) -> str:
+        if self.options.extract.language != "auto":
+            return self.options.extract.language
+        if schema.language in ("zh", "en"):
+            return schema.language
+        return detect_language(text)
+
+    def describe(self) -> dict[str, str]:
+        return {"prompt": PROMPT_VERSION, "strategy": self.options.extract.strategy}

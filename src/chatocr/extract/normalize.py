@@ -1,0 +1,297 @@
+"""Value normalisers: dates to ISO, amounts to plain decimals, times to HH:MM, codes without
+spaces, and removal of printed keys ("证书编号：", "No.", "Total:") around values.
+
+Every parser returns ``None`` when the text does not hold a value of its kind, so the
+candidate generators can use the same functions to recognise spans.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+_EDGE_PUNCT = " \t\r\n,;:，；：、|·•*_=~-—>"
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12, "january": 1, "february": 2, "march": 3, "april": 4, "june": 6,
+    "july": 7, "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+}  # fmt: skip
+_CN_DIGITS = {
+    "零": 0, "〇": 0, "○": 0, "O": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "貳": 2, "两": 2, "三": 3, "叁": 3,
+    "參": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "陸": 6, "七": 7, "柒": 7, "八": 8, "捌": 8,
+    "九": 9, "玖": 9,
+}  # fmt: skip
+_CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def trim(text: str) -> str:
+    """Strip separators and stray punctuation at both ends (a trailing '.' is kept: "SDN. BHD.")."""
+    return text.strip(_EDGE_PUNCT + "\"'")
+
+
+def _alias_regex(alias: str) -> str:
+    # Spaces inside a printed key are optional (OCR often drops or adds them); a trailing '.' is optional.
+    core = alias.strip().rstrip(".:：")
+    parts = [re.escape(ch) for ch in core if not ch.isspace()]
+    return r"\s*".join(parts) + r"\.?"
+
+
+def strip_keys(text: str, aliases: Iterable[str]) -> str:
+    """Remove a printed key at the start of ``text`` ("证书编号：A123" -> "A123", "Total: 9.00" -> "9.00")."""
+    value = text.strip()
+    for alias in sorted({a for a in aliases if a.strip()}, key=len, reverse=True):
+        pattern = r"^\s*" + _alias_regex(alias) + r"\s*(?:\(\s*[A-Za-z$¥￥]{1,3}\s*\)|（[^）]{0,4}）)?\s*[:：]?\s*"
+        match = re.match(pattern, value, flags=re.IGNORECASE)
+        if match and match.end() < len(value):
+            value = value[match.end() :]
+            break
+    return trim(value)
+
+
+# ---------------------------------------------------------------- dates
+
+
+def _valid_date(year: int, month: int, day: int) -> str | None:
+    if year < 100:
+        year += 2000 if year < 70 else 1900
+    if not 1900 <= year <= 2100:
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _cn_small_number(text: str) -> int | None:
+    """二十 -> 20, 十二 -> 12, 二〇二三 -> 2023 (digit by digit when there is no unit)."""
+    if not text:
+        return None
+    if all(ch in _CN_DIGITS for ch in text):
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+    total, current = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[ch]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+_CN_NUM = "[零〇○O一二三四五六七八九十两]"
+DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"), "ymd"),
+    (re.compile(rf"({_CN_NUM}{{4}})\s*年\s*({_CN_NUM}{{1,2}})\s*月\s*({_CN_NUM}{{1,3}})\s*日"), "cn"),
+    (re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)"), "ymd"),
+    (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?![\d./])"), "dmy"),
+    (re.compile(r"(?<![A-Za-z\d])(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})[\s\-/.,]*(\d{4}|\d{2})(?!\d)"), "d_mon_y"),
+    (
+        re.compile(r"(?<![A-Za-z])([A-Za-z]{3,9})[\s\-/.]*(\d{1,2})(?:st|nd|rd|th)?[\s,\-/.]+(\d{4}|\d{2})(?!\d)"),
+        "mon_d_y",
+    ),
+    (re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"), "ymd"),
+]
+
+
+def find_dates(text: str) -> list[tuple[int, int, str]]:
+    """All date spans in ``text`` as (start, end, iso)."""
+    text = nfkc(text)
+    found: list[tuple[int, int, str]] = []
+    for pattern, order in DATE_PATTERNS:
+        pos = 0
+        # Overlapping search: "REG #19- 21/03/2018" first matches "19- 21/03" (invalid), then the real date.
+        while (m := pattern.search(text, pos)) is not None:
+            pos = m.start() + 1
+            if any(s <= m.start() < e or s < m.end() <= e for s, e, _ in found):
+                continue
+            iso = _date_from_groups(m.groups(), order)
+            if iso:
+                found.append((m.start(), m.end(), iso))
+                pos = m.end()
+    return sorted(found)
+
+
+def _date_from_groups(groups: tuple[str | None, ...], order: str) -> str | None:
+    a, b, c = (str(g) for g in groups)
+    if order == "ymd":
+        return _valid_date(int(a), int(b), int(c))
+    if order == "cn":
+        y, mo, d = _cn_small_number(a), _cn_small_number(b), _cn_small_number(c)
+        return _valid_date(y, mo, d) if y and mo and d else None
+    if order == "dmy":
+        first, second, year = int(a), int(b), int(c)
+        # Day first (the common convention outside the US) unless that is impossible.
+        if first > 12 >= second:
+            return _valid_date(year, second, first)
+        if second > 12 >= first:
+            return _valid_date(year, first, second)
+        return _valid_date(year, second, first)
+    if order == "d_mon_y":
+        month = _MONTHS.get(b.lower())
+        return _valid_date(int(c), month, int(a)) if month else None
+    if order == "mon_d_y":
+        month = _MONTHS.get(a.lower())
+        return _valid_date(int(c), month, int(b)) if month else None
+    return None
+
+
+def parse_date(text: str) -> str | None:
+    """The first date in ``text`` as YYYY-MM-DD ("20/03/2018", "2023年5月20日", "20 MAR 2018")."""
+    dates = find_dates(text)
+    return dates[0][2] if dates else None
+
+
+# ---------------------------------------------------------------- amounts
+
+_AMOUNT_RE = re.compile(
+    r"(?<![\d.,/:\-])-?(?:RM|MYR|USD|CNY|RMB|\$|¥|￥|€|£)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})|\d+)(?![\d/:]|[.,]\d|\s*%)"
+)
+_CN_AMOUNT_RE = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億圆元角分整正]{2,}")
+
+
+def format_amount(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def parse_cn_amount(text: str) -> str | None:
+    """Chinese uppercase money: 壹佰元整 -> "100.00", 叁仟贰佰伍拾元零伍角 -> "3250.50"."""
+    text = text.replace("萬", "万").replace("億", "亿").replace("圆", "元").strip()
+    match = re.fullmatch(r"(?:(.*?)元)?(?:零?(.)角)?(?:零?(.)分)?[整正]?", text)
+    if not match or not any(match.groups()):
+        return None
+    yuan_text, jiao, fen = match.groups()
+    total = Decimal(0)
+    if yuan_text:
+        value = _cn_integer(yuan_text)
+        if value is None:
+            return None
+        total += value
+    for digit, scale in ((jiao, Decimal("0.1")), (fen, Decimal("0.01"))):
+        if digit:
+            if digit not in _CN_DIGITS:
+                return None
+            total += _CN_DIGITS[digit] * scale
+    return format_amount(total)
+
+
+def _cn_integer(text: str) -> int | None:
+    total = 0
+    for big, scale in (("亿", 10**8), ("万", 10**4)):
+        if big in text:
+            head, text = text.split(big, 1)
+            value = _cn_section(head)
+            if value is None:
+                return None
+            total += value * scale
+    rest = _cn_section(text) if text else 0
+    return None if rest is None else total + rest
+
+
+def _cn_section(text: str) -> int | None:
+    total, current = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[ch]
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+def find_amounts(text: str) -> list[tuple[int, int, str]]:
+    """Amount spans in ``text`` as (start, end, "1234.50"); Chinese uppercase amounts included."""
+    text = nfkc(text)
+    found: list[tuple[int, int, str]] = []
+    for m in _AMOUNT_RE.finditer(text):
+        raw = m.group(1).replace(",", "")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            continue
+        if m.group(0).lstrip().startswith("-"):
+            value = -value
+        found.append((m.start(), m.end(), format_amount(value)))
+    for m in _CN_AMOUNT_RE.finditer(text):
+        parsed = parse_cn_amount(m.group(0))
+        if parsed:
+            found.append((m.start(), m.end(), parsed))
+    return sorted(found)
+
+
+def parse_amount(text: str) -> str | None:
+    """The amount in ``text`` as a plain decimal "1234.50" (currency signs, thousands commas removed)."""
+    text = nfkc(text).strip()
+    cn = parse_cn_amount(re.sub(r"^[（(]?大写[)）]?[:：]?", "", text))
+    if cn:
+        return cn
+    amounts = find_amounts(text)
+    # A value with a decimal part beats a bare integer in the same text ("2 x 3.50" -> 3.50 is rarer; keep last).
+    decimals = [a for a in amounts if "." in text[a[0] : a[1]]]
+    chosen = (decimals or amounts)[-1:] if amounts else []
+    return chosen[0][2] if chosen else None
+
+
+# ---------------------------------------------------------------- times, codes
+
+_TIME_RE = re.compile(
+    r"(?<!\d)([01]?\d|2[0-3])\s*[:：时]\s*([0-5]\d)(?:\s*[:：分]\s*([0-5]\d))?\s*(秒)?\s*([AaPp]\.?\s?[Mm]\.?)?"
+)
+
+
+def find_times(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _TIME_RE.finditer(nfkc(text)):
+        hour, minute, meridiem = int(m.group(1)), int(m.group(2)), (m.group(5) or "").lower()
+        if meridiem.startswith("p") and hour < 12:
+            hour += 12
+        if meridiem.startswith("a") and hour == 12:
+            hour = 0
+        out.append((m.start(), m.end(), f"{hour:02d}:{minute:02d}"))
+    return out
+
+
+def parse_time(text: str) -> str | None:
+    times = find_times(text)
+    return times[0][2] if times else None
+
+
+def normalize_code(text: str) -> str:
+    """Codes and IDs: no spaces, NFKC, upper case; a leading "No." is dropped."""
+    value = re.sub(r"^(?:No|NO|no|Nº|№)\s*[.:：]?\s*", "", nfkc(text).strip())
+    return re.sub(r"\s+", "", value).strip(_EDGE_PUNCT).upper()
+
+
+def normalize_text(text: str) -> str:
+    return re.sub(r"\s+", " ", trim(text))
+
+
+NORMALIZERS: dict[str, Callable[[str], str | None]] = {
+    "date_iso": parse_date,
+    "date": parse_date,
+    "amount": parse_amount,
+    "time": parse_time,
+    "code": normalize_code,
+    "no_spaces": lambda s: re.sub(r"\s+", "", s),
+    "upper": lambda s: normalize_text(s).upper(),
+    "lower": lambda s: normalize_text(s).lower(),
+    "text": normalize_text,
+    "phone": normalize_text,
+}
+
+
+def normalize_value(text: str, normalizer: str | None) -> str | None:
+    """Apply a named normaliser; ``None`` means the text holds no value of that kind."""
+    func = NORMALIZERS.get(normalizer or "text", normalize_text)
+    value = func(text)
+    return value if value else None
