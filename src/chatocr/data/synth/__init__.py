@@ -1,0 +1,57 @@
+"""Synthetic Chinese and English documents with ground truth (``chatocr data synth``).
+
+Five kinds, each with three layouts (the last one is held out from training, so a
+development set can use layouts the model never saw):
+
+=================  ==============================  =====================================
+kind               layouts (last = held out)       template / fields
+=================  ==============================  =====================================
+certificate        classic, modern, table          certificate (姓名, 比赛名称, ...)
+vat_invoice        paper, electronic, roll         vat_invoice (发票代码, 发票号码, ...)
+train_ticket       red, blue, eticket              train_ticket (车次, 出发站, ...)
+business_license   portrait, landscape, registry   business_license (统一社会信用代码, ...)
+receipt (zh, en)   thermal, sales, check           receipt (company, date, address, total)
+=================  ==============================  =====================================
+
+Pages are drawn with PIL and the Debian CJK fonts, then degraded (``none``, ``mild``,
+``strong``: skew, perspective, 90/180-degree turns, blur, noise, JPEG, red seals over
+text, uneven light and shadow, paper tone).  Output follows the benchmark dataset layout
+(see :mod:`chatocr.data.synth.writer`); the same seed always gives the same files.
+
+The Chinese development set used by the benchmarks (held-out layouts, never trained on)::
+
+    chatocr data synth --out .cache/zh-dev --n 200 --seed 1234 --layouts heldout --lang zh --degrade mild
+
+and a training set from the other layouts, e.g.::
+
+    chatocr data synth --out .cache/synth-train --n 2000 --seed 7 --layouts train --degrade mild
+"""
+
+from __future__ import annotations
+
+from chatocr.data.synth.generator import (
+    PlannedDoc,
+    SynthDocument,
+    kinds,
+    layouts_for,
+    plan,
+    render,
+    render_one,
+    resolve_kinds,
+)
+from chatocr.data.synth.writer import SynthSummary, is_complete, synthesize, write_document
+
+__all__ = [
+    "PlannedDoc",
+    "SynthDocument",
+    "SynthSummary",
+    "is_complete",
+    "kinds",
+    "layouts_for",
+    "plan",
+    "render",
+    "render_one",
+    "resolve_kinds",
+    "synthesize",
+    "write_document",
+]

@@ -1,0 +1,71 @@
+"""Document kinds: each renders its layouts and records the labels it printed.
+
+A kind module exposes one :class:`DocKind`.  Its ``render`` draws a complete page for a
+:class:`RenderRequest` (layout id, language, seeded random generator, fonts, seal mode)
+and returns the :class:`~chatocr.data.synth.canvas.Canvas` with the field labels.  The
+last layout of every kind is the held-out one (never used for training).
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatocr.data.synth.canvas import Canvas, Rect
+from chatocr.data.synth.fonts import FontBook
+
+SEAL_MODES = ("none", "beside", "over")
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    layout: str
+    lang: str
+    rng: random.Random
+    fonts: FontBook
+    seal: str = "beside"  # none: no seal; beside: next to the issuer; over: on top of field text
+
+
+@dataclass(frozen=True)
+class DocKind:
+    name: str
+    template: str  # the bundled field template whose fields this kind labels
+    fields: tuple[str, ...]
+    languages: tuple[str, ...]
+    layouts: tuple[str, ...]
+    render: Callable[[RenderRequest], Canvas]
+    description: str = ""
+
+    @property
+    def heldout_layouts(self) -> tuple[str, ...]:
+        return self.layouts[-1:]
+
+    @property
+    def train_layouts(self) -> tuple[str, ...]:
+        return self.layouts[:-1]
+
+
+def seal_center(anchor: Rect, mode: str, rng: random.Random, diameter: float) -> tuple[float, float]:
+    """Where a seal goes relative to the issuer/date text: partly beside it, or right over it."""
+    cx, cy = (anchor[0] + anchor[2]) / 2, (anchor[1] + anchor[3]) / 2
+    if mode == "over":
+        return cx + rng.uniform(-0.1, 0.1) * diameter, cy + rng.uniform(-0.15, 0.15) * diameter
+    return cx + rng.uniform(0.1, 0.35) * diameter, cy - rng.uniform(0.05, 0.3) * diameter
+
+
+def cn_ordinal(n: int) -> str:
+    """1..99 in Chinese numerals for 第十四届."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+
+
+def all_kinds() -> dict[str, DocKind]:
+    # Imported here: the kind modules import this module for DocKind and RenderRequest.
+    modules = ["certificate", "vat_invoice", "train_ticket", "business_license", "receipt"]
+    kinds: list[DocKind] = [importlib.import_module(f"chatocr.data.synth.kinds.{m}").KIND for m in modules]
+    return {k.name: k for k in kinds}
