@@ -60,7 +60,9 @@ class Page(BaseModel):
     height: int
     lines: list[Line] = Field(default_factory=list)
     source: Literal["ocr", "text_layer"] = "ocr"
-    rotation: int = Field(0, description="degrees the input was turned clockwise to make it upright")
+    rotation: int = Field(
+        0, description="degrees the input was turned counter-clockwise to make it upright (orientation.rotate_upright)"
+    )
 
     def export(self) -> dict[str, Any]:
         return {

@@ -1,13 +1,16 @@
 """The OCR pipeline as named stages: load -> orient -> recognise -> order.
 
 Each stage is a small function so the server, the batch runner and the benchmarks
-can time or replace them individually.
+can time or replace them individually.  :func:`run_ocr` chains them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, overload
+
+import numpy as np
 
 from chatocr.document import Document, Page
 from chatocr.engines import get_engine
@@ -20,50 +23,74 @@ from chatocr.options import OcrOptions
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PageResult:
-    page: Page
-    image: object  # the upright RGB numpy image the boxes refer to
-
-
-def stage_load(source: Source, options: OcrOptions) -> list[PageInput]:
-    return load_pages(source, options.limits, pdf_text_layer=options.pdf_text_layer)
+def stage_load(source: Source, options: OcrOptions, *, name: str | None = None) -> list[PageInput]:
+    """Decode the input into pages (limits enforced, PDF text layers read)."""
+    return load_pages(source, options.limits, pdf_text_layer=options.pdf_text_layer, name=name)
 
 
 def stage_orient(page: PageInput, options: OcrOptions) -> tuple[PageInput, int]:
-    """Turn a rendered/scanned page upright; text-layer pages are already upright."""
+    """Turn an image page upright; returns the page and the counter-clockwise turn applied.
+
+    Text-layer pages are skipped: their text is read, not seen, and they are not rendered.
+    """
     if not options.orientation or page.text_lines or not orient.available():
         return page, 0
-    degrees = orient.detect_rotation(page.image)
-    if degrees:
-        page = PageInput(number=page.number, image=orient.rotate_upright(page.image, degrees), meta=page.meta)
-    return page, degrees
+    degrees_ccw = orient.detect_rotation(page.image)
+    if degrees_ccw:
+        turned = orient.rotate_upright(page.image, degrees_ccw)
+        page = PageInput(number=page.number, image=turned, meta={**page.meta, "rotated_ccw": degrees_ccw})
+    return page, degrees_ccw
 
 
 def stage_recognize(page: PageInput, options: OcrOptions) -> Page:
-    if page.text_lines:
-        lines, source = page.text_lines, "text_layer"
-    else:
-        lines, source = get_engine(options).recognize(page.image), "ocr"
-    return Page(page=page.number, width=page.width, height=page.height, lines=lines, source=source)
+    """Lines from the text layer when the page has one, from the OCR engine otherwise."""
+    source: Literal["ocr", "text_layer"] = "text_layer" if page.text_lines else "ocr"
+    lines = page.text_lines if page.text_lines else get_engine(options).recognize(page.image)
+    return Page(page=page.number, width=page.width, height=page.height, lines=lines, source=source, rotation=0)
 
 
 def stage_order(page: Page) -> Page:
+    """Put the page's lines into reading order (rows top to bottom, left to right within a row)."""
     page.lines = order_lines(page.lines)
     return page
 
 
-def run_ocr(source: Source, options: OcrOptions, *, name: str | None = None, keep_images: bool = False):  # type: ignore[no-untyped-def]
-    """Run every stage; returns the Document (and the upright page images if asked)."""
-    inputs = stage_load(source, options)
+def document_name(source: Source, name: str | None) -> str | None:
+    """Document.file: the name given, else the input path; None for anonymous bytes."""
+    if name is not None:
+        return name
+    if isinstance(source, str | Path):
+        return str(source)
+    return None
+
+
+@overload
+def run_ocr(
+    source: Source, options: OcrOptions, *, name: str | None = ..., keep_images: Literal[False] = ...
+) -> Document: ...
+
+
+@overload
+def run_ocr(
+    source: Source, options: OcrOptions, *, name: str | None = ..., keep_images: Literal[True]
+) -> tuple[Document, list[np.ndarray]]: ...
+
+
+def run_ocr(
+    source: Source, options: OcrOptions, *, name: str | None = None, keep_images: bool = False
+) -> Document | tuple[Document, list[np.ndarray]]:
+    """Run every stage; returns the Document, plus the upright page images the boxes refer to
+    when ``keep_images`` (text-layer PDF pages are rendered for that)."""
+    inputs = stage_load(source, options, name=name)
     pages: list[Page] = []
-    images = []
+    images: list[np.ndarray] = []
     for page_input in inputs:
-        upright, degrees = stage_orient(page_input, options)
+        upright, degrees_ccw = stage_orient(page_input, options)
         page = stage_order(stage_recognize(upright, options))
-        page.rotation = degrees
+        page.rotation = degrees_ccw  # what orientation.rotate_upright(input image, rotation) undoes
         pages.append(page)
         if keep_images:
             images.append(upright.image)
-    doc = Document(file=name if name is not None else (source if isinstance(source, str) else str(source) if not isinstance(source, bytes) else None), pages=pages)
+        page_input.release()  # long PDFs: keep one rendered page in memory at a time
+    doc = Document(file=document_name(source, name), pages=pages)
     return (doc, images) if keep_images else doc

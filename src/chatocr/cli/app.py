@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from chatocr.errors import ChatOCRError
 
@@ -26,7 +28,7 @@ stderr = Console(stderr=True)
 
 def fail(error: ChatOCRError) -> typer.Exit:
     """Print a user error (no traceback) and return the Exit to raise."""
-    stderr.print(f"[red]error[/red] [{error.code}]: {error}", highlight=False)
+    stderr.print(f"[red]error[/red] {escape(f'[{error.code}]')}: {escape(str(error))}", highlight=False, soft_wrap=True)
     return typer.Exit(error.exit_code)
 
 
@@ -60,5 +62,10 @@ def run_per_file(
             except ChatOCRError as exc:
                 on_error(path, exc)
                 exit_code = exit_code or exc.exit_code
+            except Exception as exc:  # a bug, not a user error: report it, keep the traceback in the log, go on
+                logging.getLogger("chatocr.cli").exception("unexpected failure on %s", path)
+                error = ChatOCRError(f"{path}: unexpected {type(exc).__name__}: {exc}", hint="please report this")
+                on_error(path, error)
+                exit_code = exit_code or error.exit_code
             bar.advance(task)
     return exit_code

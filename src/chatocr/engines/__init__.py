@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+# Built-in engines register themselves on import, exactly like plugins do.  The tesseract
+# module always imports; a missing tesserocr is reported when the engine is created.
+from chatocr.engines import rapidocr_engine as _rapidocr  # noqa: F401
+from chatocr.engines import tesseract_engine as _tesseract  # noqa: F401
 from chatocr.engines.base import ENGINES, OcrEngine, clear_engine_cache, get_engine
-
-# Built-in engines register themselves on import, exactly like plugins do.
-from chatocr.engines import rapidocr_engine as _rapidocr  # noqa: F401,E402
-
-try:  # tesseract is an optional extra; its module registers lazily and fails only on use
-    from chatocr.engines import tesseract_engine as _tesseract  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
 
 __all__ = ["ENGINES", "OcrEngine", "clear_engine_cache", "get_engine"]

@@ -26,10 +26,17 @@ class RapidOcrEngine(OcrEngine):
                 "the rapidocr engine needs the 'rapidocr' package", hint="pip install rapidocr==3.10.0"
             ) from exc
         self._check_offline(Path(rapidocr.__file__).parent, params or {})
-        # rapidocr logs every call at INFO on stdout-adjacent handlers; stdout must stay JSON only.
+        settings: dict[str, Any] = {
+            # rapidocr sets its logger to the config's level (INFO: a line per model loaded); keep warnings only.
+            "Global.log_level": "warning",
+        }
+        if options is not None and options.threads:
+            settings["EngineConfig.onnxruntime.intra_op_num_threads"] = options.threads
+            settings["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        settings.update(params or {})
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         try:
-            self._engine = RapidOCR(params=params or None)
+            self._engine = RapidOCR(params=settings)
         except Exception as exc:
             raise EngineError(f"rapidocr failed to start: {exc}") from exc
         self._version = getattr(rapidocr, "__version__", "3.10.0")
@@ -59,7 +66,7 @@ class RapidOcrEngine(OcrEngine):
         # RapidOCR expects BGR like OpenCV.
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         try:
-            result = self._engine(bgr)
+            result: Any = self._engine(bgr)
         except Exception as exc:
             raise EngineError(f"rapidocr failed on a page: {exc}") from exc
         if result.boxes is None or result.txts is None:

@@ -1,37 +1,84 @@
-"""Decode images and PDFs into :class:`PageInput` objects, enforcing the limits."""
+"""Decode images and PDFs into :class:`PageInput` objects, enforcing the limits.
+
+Formats are recognised from the bytes, never from the file name.  Every size limit is
+checked from the file header before any pixels are decoded, so a decompression bomb
+costs a few bytes of reading, not gigabytes of memory.
+"""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from chatocr.document import Line
-from chatocr.errors import EncryptedPdfError, InputFileError, LimitExceededError, UnsupportedFormatError
+from chatocr.errors import ChatOCRError, InputFileError, LimitExceededError, UnsupportedFormatError
 from chatocr.options import Limits
 
 Source = str | Path | bytes
 
+# chatocr enforces limits.max_megapixels itself from the header (see _check_pixels), for
+# every entry point; Pillow's own guard would fire at a different, fixed size instead.
+Image.MAX_IMAGE_PIXELS = None
 
-@dataclass
+
 class PageInput:
-    """One page ready for OCR: an RGB image and, for PDF pages with text, the text layer's lines."""
+    """One page ready for OCR: an RGB image (decoded or rendered on first use) and, for
+    PDF pages with an embedded text layer, that layer's lines in the image's pixels."""
 
-    number: int
-    image: np.ndarray
-    text_lines: list[Line] | None = None
-    meta: dict[str, object] = field(default_factory=dict)
+    def __init__(
+        self,
+        number: int,
+        image: np.ndarray | None = None,
+        text_lines: list[Line] | None = None,
+        meta: dict[str, Any] | None = None,
+        *,
+        render: Callable[[], np.ndarray] | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        if image is None and (render is None or size is None):
+            raise ValueError("PageInput needs an image, or a render callable with the (width, height) it yields")
+        self.number = number
+        self.text_lines = text_lines
+        self.meta: dict[str, Any] = meta if meta is not None else {}
+        self._image = image
+        self._render = render
+        if image is not None:
+            self._size = (int(image.shape[1]), int(image.shape[0]))
+        else:
+            assert size is not None
+            self._size = (int(size[0]), int(size[1]))
+
+    @property
+    def image(self) -> np.ndarray:
+        """The page as an HxWx3 uint8 RGB array; PDF pages are rendered on first access."""
+        if self._image is None:
+            assert self._render is not None
+            self._image = self._render()
+            self._size = (int(self._image.shape[1]), int(self._image.shape[0]))
+        return self._image
+
+    def release(self) -> None:
+        """Drop a re-renderable image so long PDFs do not hold every page in memory."""
+        if self._render is not None:
+            self._image = None
 
     @property
     def width(self) -> int:
-        return int(self.image.shape[1])
+        return self._size[0]
 
     @property
     def height(self) -> int:
-        return int(self.image.shape[0])
+        return self._size[1]
+
+    def __repr__(self) -> str:
+        kind = "text layer" if self.text_lines else "image"
+        return f"PageInput(number={self.number}, {self.width}x{self.height}, {kind})"
 
 
 _MAGIC: list[tuple[bytes, str]] = [
@@ -40,59 +87,102 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"\x89PNG\r\n\x1a\n", "png"),
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),  # BigTIFF
+    (b"MM\x00+", "tiff"),
     (b"BM", "bmp"),
-    (b"GIF8", "gif"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+]
+
+# Things people often pass by mistake, named so the message can say what the file is.
+_KNOWN_OTHER: list[tuple[bytes, str]] = [
+    (b"PK\x03\x04", "a ZIP archive (e.g. DOCX/XLSX)"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office file"),
+    (b"{\\rtf", "an RTF document"),
+    (b"<?xml", "an XML file"),
+    (b"<svg", "an SVG drawing"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
 ]
 
 
-def detect_format(data: bytes) -> str:
-    """Name the format from the bytes alone (never from the file name)."""
+def detect_format(data: bytes, name: str | None = None) -> str:
+    """Name the format (pdf, jpeg, png, webp, bmp, gif, tiff) from the bytes alone; ``name`` is for the message."""
     head = data[:1024]
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
-    for magic, name in _MAGIC:
+    for magic, fmt in _MAGIC:
         if head.startswith(magic):
-            return name
+            return fmt
     if b"%PDF-" in head:  # PDFs may carry junk before the header
         return "pdf"
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        what = "a HEIC/AVIF image"
+    else:
+        what = next((label for magic, label in _KNOWN_OTHER if head.lstrip().startswith(magic)), "")
+        if not what and _looks_like_text(head):
+            what = "a plain-text file"
+    found = f" (it looks like {what})" if what else ""
+    prefix = f"{name}: " if name else ""
     raise UnsupportedFormatError(
-        "unsupported file type: not a PDF, JPEG, PNG, WebP, BMP, GIF or TIFF",
+        f"{prefix}unsupported file type{found}; chatocr reads PDF, JPEG, PNG, WebP, BMP, GIF and TIFF",
         hint="convert the document to PDF or an image",
     )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_source(source: Source, limits: Limits) -> tuple[bytes, str]:
     """Return (bytes, display name), refusing missing, empty and oversized files."""
     if isinstance(source, bytes | bytearray | memoryview):
         data, name = bytes(source), "<bytes>"
-    else:
+    elif isinstance(source, str | Path):
         path = Path(source)
         name = str(source)
         if not path.exists():
-            raise InputFileError(f"{name}: no such file")
+            raise InputFileError(f"{name}: no such file", hint="check the path")
         if path.is_dir():
-            raise InputFileError(f"{name}: is a directory, not a document")
+            raise InputFileError(f"{name}: is a directory, not a document", hint="pass the files inside it")
         size = path.stat().st_size
         if size > limits.max_file_mb * 1e6:
             raise LimitExceededError(
                 f"{name}: {size / 1e6:.1f} MB is over the {limits.max_file_mb:g} MB limit",
-                hint="raise limits.max_file_mb",
+                hint="raise limits.max_file_mb if the file is trusted",
             )
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InputFileError(f"{name}: cannot read ({exc.strerror})") from exc
+            raise InputFileError(f"{name}: cannot read ({exc.strerror})", hint="check the file's permissions") from exc
+    else:
+        raise InputFileError(
+            f"cannot read a document from a {type(source).__name__}", hint="pass a file path or the file's bytes"
+        )
     if not data:
-        raise InputFileError(f"{name}: the file is empty")
+        raise InputFileError(f"{name}: the file is empty (0 bytes)", hint="was the upload or download interrupted?")
     if len(data) > limits.max_file_mb * 1e6:
-        raise LimitExceededError(f"{name}: {len(data) / 1e6:.1f} MB is over the {limits.max_file_mb:g} MB limit")
+        raise LimitExceededError(
+            f"{name}: {len(data) / 1e6:.1f} MB is over the {limits.max_file_mb:g} MB limit",
+            hint="raise limits.max_file_mb if the file is trusted",
+        )
     return data, name
 
 
-def load_pages(source: Source, limits: Limits | None = None, *, pdf_text_layer: str = "auto") -> list[PageInput]:
-    limits = limits or Limits()
-    data, name = read_source(source, limits)
-    fmt = detect_format(data)
+def load_pages(
+    source: Source, limits: Limits | None = None, *, pdf_text_layer: str = "auto", name: str | None = None
+) -> list[PageInput]:
+    """Every page of an image or PDF (path or bytes), as :class:`PageInput` objects.
+
+    ``name`` is what error messages call the input (defaults to the path, or ``<bytes>``).
+    """
+    limits = limits or Limits.model_validate({})
+    data, default_name = read_source(source, limits)
+    name = name or default_name
+    fmt = detect_format(data, name)
     if fmt == "pdf":
         from chatocr.io.pdf import load_pdf
 
@@ -101,34 +191,65 @@ def load_pages(source: Source, limits: Limits | None = None, *, pdf_text_layer: 
 
 
 def _check_pixels(width: int, height: int, name: str, limits: Limits) -> None:
+    if width <= 0 or height <= 0:
+        raise InputFileError(f"{name}: the image has no pixels ({width}x{height})")
     if width * height > limits.max_megapixels * 1e6:
         raise LimitExceededError(
             f"{name}: image of {width}x{height} ({width * height / 1e6:.0f} MP) is over the"
             f" {limits.max_megapixels:g} MP limit",
-            hint="raise limits.max_megapixels if the file is trusted",
+            hint="raise limits.max_megapixels (or --max-megapixels) if the file is trusted",
         )
 
 
+def to_rgb_array(frame: Image.Image) -> np.ndarray:
+    """An HxWx3 uint8 RGB array; transparency is laid on white (dark text on a transparent
+    background would otherwise turn black on black) and 16-bit/float images are rescaled."""
+    if frame.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(frame, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        gray = ((values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    has_alpha = frame.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (
+        frame.mode == "P" and "transparency" in frame.info
+    )
+    if has_alpha:
+        rgba = frame.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        frame = Image.alpha_composite(background, rgba)
+    return np.ascontiguousarray(np.asarray(frame.convert("RGB"), dtype=np.uint8))
+
+
 def load_image(data: bytes, name: str, limits: Limits) -> list[PageInput]:
-    # Pillow's own bomb guard would raise a generic warning/error; we check sizes ourselves.
-    Image.MAX_IMAGE_PIXELS = None
+    """Decode an image; every frame of a multi-page TIFF is a page, other formats give one page."""
+    # A truncated file must be an error, not a half-grey page (another library may flip this).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        img = Image.open(io.BytesIO(data))
-        _check_pixels(img.width, img.height, name, limits)
-        n_frames = int(getattr(img, "n_frames", 1))
-        if n_frames > limits.max_pages:
-            raise LimitExceededError(f"{name}: {n_frames} frames is over the {limits.max_pages} page limit")
-        pages = []
-        for i in range(n_frames):
-            img.seek(i)
-            frame = ImageOps.exif_transpose(img) if i == 0 else img.copy()
-            _check_pixels(frame.width, frame.height, name, limits)
-            rgb = np.asarray(frame.convert("RGB"))
-            pages.append(PageInput(number=i + 1, image=rgb))
-            if img.format not in ("TIFF", "GIF", "WEBP"):
-                break
-        return pages
-    except (LimitExceededError, EncryptedPdfError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about odd EXIF/metadata; the image still loads
+            img = Image.open(io.BytesIO(data))
+            # Image.open reads only the header: the size check below runs before any pixel is decoded.
+            _check_pixels(img.width, img.height, name, limits)
+            n_frames = int(getattr(img, "n_frames", 1)) if img.format == "TIFF" else 1
+            if n_frames > limits.max_pages:
+                raise LimitExceededError(
+                    f"{name}: {n_frames} TIFF frames is over the {limits.max_pages} page limit",
+                    hint="raise limits.max_pages or split the file",
+                )
+            pages = []
+            for index in range(n_frames):
+                if index:
+                    img.seek(index)
+                    _check_pixels(img.width, img.height, name, limits)
+                frame = ImageOps.exif_transpose(img)  # EXIF orientation: phone photos come out as shown
+                pages.append(PageInput(number=index + 1, image=to_rgb_array(frame), meta={"format": img.format}))
+            return pages
+    except ChatOCRError:
         raise
+    except Image.DecompressionBombError as exc:  # pragma: no cover - Pillow's guard is disabled above
+        raise LimitExceededError(f"{name}: {exc}") from exc
     except Exception as exc:
-        raise InputFileError(f"{name}: the image could not be decoded ({exc})", hint="is the file truncated?") from exc
+        reason = str(exc) or type(exc).__name__
+        raise InputFileError(
+            f"{name}: the image could not be decoded ({reason})",
+            hint="the file is probably truncated or corrupt; re-export or re-download it",
+        ) from exc

@@ -1,67 +1,240 @@
-"""PDF pages through pypdfium2: text layer where present, rendering where not."""
+"""PDF pages through pypdfium2: the embedded text layer where a page has one, rendering where not.
+
+* Text-layer pages: pdfium's characters are grouped into lines (a line ends at a line
+  break, a jump to another baseline, or a gap wider than a couple of characters, like
+  an OCR engine's lines) and mapped into the pixels of the page as it would be rendered.
+* A page that is one scanned image is rendered at that image's native resolution, so a
+  300 dpi scan is neither blurred nor blown up; other pages at ``limits.pdf_dpi``.
+  Either way the long side is capped at ``limits.max_render_side``.
+* Pages are rendered lazily (on first use of ``PageInput.image``) so a long PDF does not
+  hold every page bitmap in memory at once.
+
+pdfium is not thread-safe, so every call into it holds :data:`PDFIUM_LOCK`.
+"""
 
 from __future__ import annotations
+
+import ctypes
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from chatocr.document import Line, box_from_rect
 from chatocr.errors import EncryptedPdfError, InputFileError, LimitExceededError, MissingDependencyError
-from chatocr.io.loader import PageInput
+from chatocr.io.loader import PageInput, to_rgb_array
 from chatocr.options import Limits
 
+PDFIUM_LOCK = threading.RLock()
 
-def _open(data: bytes, name: str):  # type: ignore[no-untyped-def]
+# A page counts as "one scanned image" when a single image covers this share of it.
+_SCAN_COVERAGE = 0.8
+# A scanned page whose text layer is this short (a stamp, a page number) is still OCRed.
+_MIN_TEXT_CHARS_OVER_SCAN = 20
+
+
+def _pdfium() -> Any:
     try:
         import pypdfium2 as pdfium
     except ImportError as exc:  # pragma: no cover - core dependency
         raise MissingDependencyError("PDF support needs pypdfium2", hint="pip install pypdfium2") from exc
+    return pdfium
+
+
+def _open(data: bytes, name: str) -> Any:
+    pdfium = _pdfium()
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise EncryptedPdfError(
-                f"{name}: the PDF is encrypted", hint="remove the password (e.g. qpdf --decrypt) and retry"
+                f"{name}: the PDF is password-protected", hint="remove the password (e.g. qpdf --decrypt) and retry"
             ) from exc
-        raise InputFileError(f"{name}: the PDF could not be opened ({exc})", hint="is the file truncated?") from exc
+        raise InputFileError(
+            f"{name}: the PDF could not be opened ({exc})",
+            hint="the file is probably truncated or corrupt; re-export or re-download it",
+        ) from exc
 
 
-def _text_lines(page, scale: float, height_pt: float) -> list[Line]:  # type: ignore[no-untyped-def]
-    textpage = page.get_textpage()
-    lines: list[Line] = []
-    for i in range(textpage.count_rects()):
-        left, bottom, right, top = textpage.get_rect(i)
-        text = textpage.get_text_bounded(left, bottom, right, top).strip()
-        if not text:
-            continue
-        lines.append(
-            Line(
-                text=" ".join(text.split()),
-                box=box_from_rect(left * scale, (height_pt - top) * scale, right * scale, (height_pt - bottom) * scale),
-                confidence=1.0,
-            )
+@dataclass
+class _Char:
+    """A character's box in PDF user space (y grows upwards), where text runs along x."""
+
+    text: str
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+    @property
+    def center_y(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+class _PageMapper:
+    """Maps PDF user-space points to pixels of the page rendered at ``scale`` (handles /Rotate and crop boxes)."""
+
+    def __init__(self, page: Any, width_px: int, height_px: int) -> None:
+        self._raw = _pdfium().raw
+        self._page = page
+        self._size = (width_px, height_px)
+        self._x = ctypes.c_int()
+        self._y = ctypes.c_int()
+
+    def __call__(self, x: float, y: float) -> tuple[float, float]:
+        # PageToDevice rounds to whole pixels; boxes are exported at 0.1 px, so map at 8x and divide.
+        ok = self._raw.FPDF_PageToDevice(
+            self._page, 0, 0, self._size[0] * 8, self._size[1] * 8, 0, x, y, self._x, self._y
         )
+        if not ok:  # pragma: no cover - only fails for a null page handle
+            raise InputFileError("pdfium could not map a text position onto the page")
+        return self._x.value / 8.0, self._y.value / 8.0
+
+
+def _page_chars(textpage: Any) -> list[_Char]:
+    raw = _pdfium().raw
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    chars: list[_Char] = []
+    for index in range(raw.FPDFText_CountChars(textpage)):
+        code = raw.FPDFText_GetUnicode(textpage, index)
+        text = chr(code) if code else ""
+        if text in ("\r", "\n", "\x02") or not text:
+            chars.append(_Char("\n", 0, 0, 0, 0))
+            continue
+        if text.isspace() or not raw.FPDFText_GetCharBox(textpage, index, left, right, bottom, top):
+            chars.append(_Char(" ", 0, 0, 0, 0))
+            continue
+        chars.append(_Char(text, left.value, bottom.value, right.value, top.value))
+    return chars
+
+
+def _group_lines(chars: list[_Char], mapper: _PageMapper) -> list[Line]:
+    """Group characters into engine-like lines (break at line ends, baseline jumps and wide gaps),
+    grouping in user space so that /Rotate pages group the same way, then map boxes to pixels."""
+    lines: list[Line] = []
+    current: list[_Char] = []
+    pending_space = False
+
+    def flush() -> None:
+        nonlocal current, pending_space
+        text = "".join(c.text for c in current).strip()
+        if text:
+            visible = [c for c in current if c.text != " "]
+            left, right = min(c.left for c in visible), max(c.right for c in visible)
+            bottom, top = min(c.bottom for c in visible), max(c.top for c in visible)
+            corners = [mapper(x, y) for x, y in ((left, bottom), (left, top), (right, bottom), (right, top))]
+            xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+            lines.append(
+                Line(text=" ".join(text.split()), box=box_from_rect(min(xs), min(ys), max(xs), max(ys)), confidence=1.0)
+            )
+        current, pending_space = [], False
+
+    for char in chars:
+        if char.text == "\n":
+            flush()
+            continue
+        if char.text == " ":
+            pending_space = bool(current)
+            continue
+        if current:
+            visible = [c for c in current if c.text != " "]
+            line_bottom, line_top = min(c.bottom for c in visible), max(c.top for c in visible)
+            height = max(0.1, line_top - line_bottom)
+            # Vertical overlap with the line so far, so that small marks (".", ",") on the baseline stay in it.
+            overlap = min(line_top, char.top) - max(line_bottom, char.bottom)
+            new_baseline = overlap < 0.25 * min(height, max(0.1, char.height))
+            gap = char.left - visible[-1].right
+            # Small marks right next to the line ("_", "-", "'") belong to it even off the baseline.
+            small_mark = char.height < 0.5 * height and abs(gap) < 0.5 * height and overlap > -0.5 * height
+            new_baseline = new_baseline and not small_mark
+            wide_gap = gap > 2.0 * height or gap < -2.0 * height  # a jump back left is a new line too
+            if new_baseline or wide_gap:
+                flush()
+            elif pending_space:
+                current.append(_Char(" ", 0, 0, 0, 0))
+        pending_space = False
+        current.append(char)
+    flush()
     return lines
 
 
+def _scan_image_scale(page: Any, width_pt: float, height_pt: float) -> float | None:
+    """Pixels per point of the page's one full-page image, or None if the page is not a single scan."""
+    pdfium = _pdfium()
+    images = list(page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    if len(images) != 1:
+        return None
+    image = images[0]
+    left, bottom, right, top = image.get_bounds()
+    placed_w, placed_h = right - left, top - bottom
+    if placed_w <= 0 or placed_h <= 0 or placed_w * placed_h < _SCAN_COVERAGE * width_pt * height_pt:
+        return None
+    px_w, px_h = image.get_px_size()
+    # The rendered page is upright (page /Rotate applied); the image's pixel axes follow the placement.
+    return float(max(px_w / placed_w, px_h / placed_h)) if px_w and px_h else None
+
+
+def _render_scale(page: Any, limits: Limits) -> tuple[float, str]:
+    width_pt, height_pt = page.get_size()
+    scan_scale = _scan_image_scale(page, width_pt, height_pt)
+    scale, reason = (scan_scale, "scan") if scan_scale else (limits.pdf_dpi / 72.0, "dpi")
+    longest = max(width_pt, height_pt) * scale
+    if longest > limits.max_render_side:
+        scale *= limits.max_render_side / longest
+    # Never decode more pixels than the image limit allows.
+    if width_pt * height_pt * scale * scale > limits.max_megapixels * 1e6:
+        scale = math.sqrt(limits.max_megapixels * 1e6 / (width_pt * height_pt))
+    return scale, reason
+
+
 def load_pdf(data: bytes, name: str, limits: Limits, *, use_text_layer: bool = True) -> list[PageInput]:
-    pdf = _open(data, name)
-    n = len(pdf)
-    if n == 0:
-        raise InputFileError(f"{name}: the PDF has no pages")
-    if n > limits.max_pages:
-        raise LimitExceededError(f"{name}: {n} pages is over the {limits.max_pages} page limit")
-    pages: list[PageInput] = []
-    for index in range(n):
+    with PDFIUM_LOCK:
+        pdf = _open(data, name)
+        count = len(pdf)
+        if count == 0:
+            raise InputFileError(f"{name}: the PDF has no pages", hint="is the file truncated?")
+        if count > limits.max_pages:
+            raise LimitExceededError(
+                f"{name}: {count} pages is over the {limits.max_pages} page limit",
+                hint="raise limits.max_pages or split the PDF",
+            )
+        pages: list[PageInput] = []
+        for index in range(count):
+            pages.append(_load_page(pdf, index, name, limits, use_text_layer))
+        return pages
+
+
+def _load_page(pdf: Any, index: int, name: str, limits: Limits, use_text_layer: bool) -> PageInput:
+    try:
         page = pdf[index]
         width_pt, height_pt = page.get_size()
-        scale = limits.pdf_dpi / 72.0
-        longest = max(width_pt, height_pt) * scale
-        if longest > limits.max_render_side:
-            scale *= limits.max_render_side / longest
-        bitmap = page.render(scale=scale)
-        image = np.asarray(bitmap.to_pil().convert("RGB"))
-        text_lines = _text_lines(page, scale, height_pt) if use_text_layer else []
-        pages.append(
-            PageInput(number=index + 1, image=image, text_lines=text_lines or None, meta={"scale": scale})
-        )
-    return pages
+        scale, reason = _render_scale(page, limits)
+    except _pdfium().PdfiumError as exc:
+        raise InputFileError(f"{name}: page {index + 1} could not be read ({exc})") from exc
+    if width_pt <= 0 or height_pt <= 0:
+        raise InputFileError(f"{name}: page {index + 1} has no area")
+    width_px, height_px = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
+    text_lines: list[Line] | None = None
+    if use_text_layer:
+        textpage = page.get_textpage()
+        lines = _group_lines(_page_chars(textpage), _PageMapper(page, width_px, height_px))
+        n_chars = sum(len(line.text) for line in lines)
+        if lines and not (reason == "scan" and n_chars < _MIN_TEXT_CHARS_OVER_SCAN):
+            text_lines = lines
+
+    def render() -> np.ndarray:
+        with PDFIUM_LOCK:
+            try:
+                bitmap = pdf[index].render(scale=scale)
+                return to_rgb_array(bitmap.to_pil())
+            except Exception as exc:
+                raise InputFileError(f"{name}: page {index + 1} could not be rendered ({exc})") from exc
+
+    meta = {"format": "PDF", "scale": scale, "render": reason, "dpi": round(scale * 72.0, 1)}
+    return PageInput(number=index + 1, text_lines=text_lines, meta=meta, render=render, size=(width_px, height_px))
