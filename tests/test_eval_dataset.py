@@ -1,0 +1,125 @@
+"""The dataset loader: layout, --limit, options, and clear errors on malformed folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from chatocr.errors import DatasetError
+from chatocr.eval.dataset import load_dataset
+
+SHARED = Path("/work/shared/benchmarks")
+
+
+def make_dataset(root: Path, docs: dict[str, dict[str, str]], absent: dict[str, list[str]] | None = None) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    for doc_id, labels in docs.items():
+        Image.new("RGB", (40, 20), "white").save(root / "images" / f"{doc_id}.png")
+        (root / "labels" / f"{doc_id}.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+    for doc_id, names in (absent or {}).items():
+        (root / "absent").mkdir(exist_ok=True)
+        (root / "absent" / f"{doc_id}.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def test_loads_sorted_with_absent_and_limit(tmp_path: Path) -> None:
+    root = make_dataset(
+        tmp_path / "set",
+        {"b": {"total": "2.00"}, "a": {"total": "1.00", "tel": ""}, "c": {"total": "3.00", "date": None}},  # type: ignore[dict-item]
+        absent={"b": ["tel"]},
+    )
+    dataset = load_dataset(root)
+    assert [item.id for item in dataset] == ["a", "b", "c"]
+    assert dataset.total == 3
+    a, b, c = dataset.items
+    assert a.labels == {"total": "1.00"} and a.absent == {"tel"}  # an empty label means absent
+    assert b.absent == {"tel"}
+    assert c.absent == {"date"}
+    assert b.field_names == ["total", "tel"]
+    assert a.image.name == "a.png"
+    limited = load_dataset(root, limit=2)
+    assert [item.id for item in limited] == ["a", "b"]
+    assert limited.total == 3
+
+
+def test_image_without_label_names_the_file(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "set", {"a": {"x": "1"}})
+    Image.new("RGB", (10, 10)).save(root / "images" / "orphan.jpg")
+    with pytest.raises(DatasetError, match=r"orphan\.jpg.*no label file.*orphan\.json"):
+        load_dataset(root)
+
+
+def test_label_without_image_names_the_file(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "set", {"a": {"x": "1"}})
+    (root / "labels" / "ghost.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"ghost\.json: has no document"):
+        load_dataset(root)
+
+
+def test_bad_json_names_the_file_and_line(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "set", {"a": {"x": "1"}, "b": {"x": "2"}})
+    (root / "labels" / "b.json").write_text('{\n "x": "2",\n}', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"b\.json: bad JSON at line 3"):
+        load_dataset(root)
+
+
+@pytest.mark.parametrize("content", ['["a", "b"]', '{"x": {"nested": 1}}', '{"x": ["a"]}', '{"x": true}'])
+def test_label_must_be_a_flat_object(tmp_path: Path, content: str) -> None:
+    root = make_dataset(tmp_path / "set", {"a": {"x": "1"}})
+    (root / "labels" / "a.json").write_text(content, encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"a\.json"):
+        load_dataset(root)
+
+
+def test_bad_absent_files(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "set", {"a": {"x": "1"}}, absent={"a": ["x"]})
+    with pytest.raises(DatasetError, match=r"absent.*a\.json: lists x as absent"):
+        load_dataset(root)
+    (root / "absent" / "a.json").write_text('{"y": 1}', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"a\.json: an absent file must hold a JSON list"):
+        load_dataset(root)
+
+
+def test_structural_errors(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such dataset folder"):
+        load_dataset(tmp_path / "missing")
+    (tmp_path / "empty" / "images").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="needs images/ and labels/"):
+        load_dataset(tmp_path / "empty")
+    (tmp_path / "empty" / "labels").mkdir()
+    with pytest.raises(DatasetError, match="holds no documents"):
+        load_dataset(tmp_path / "empty")
+    root = make_dataset(tmp_path / "set", {"a": {"x": "1"}})
+    with pytest.raises(DatasetError, match="--limit must be at least 1"):
+        load_dataset(root, limit=0)
+    (root / "images" / "notes.txt").write_text("hi", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"notes\.txt: not an image"):
+        load_dataset(root)
+
+
+def test_options_from_presets_and_dataset_json(tmp_path: Path) -> None:
+    wild = make_dataset(tmp_path / "wildreceipt", {"a": {"x": "1"}})
+    assert load_dataset(wild).options.match.ignore_whitespace is True
+    plain = make_dataset(tmp_path / "plain", {"a": {"x": "1"}})
+    assert load_dataset(plain).options.match.ignore_whitespace is False
+    (plain / "dataset.json").write_text('{"ignore_punctuation": true, "missing_is_absent": true}', encoding="utf-8")
+    options = load_dataset(plain).options
+    assert options.match.ignore_punctuation is True and options.missing_is_absent is True
+    (plain / "dataset.json").write_text('{"ignore_case": true}', encoding="utf-8")
+    with pytest.raises(DatasetError, match="unknown option"):
+        load_dataset(plain)
+
+
+@pytest.mark.skipif(not (SHARED / "sroie").is_dir(), reason="shared benchmark data not available at /work/shared")
+def test_shared_benchmarks_load() -> None:
+    sroie = load_dataset(SHARED / "sroie")
+    assert len(sroie) == 100
+    assert all(set(item.labels) == {"company", "date", "address", "total"} for item in sroie)
+    funsd = load_dataset(SHARED / "funsd", limit=5)
+    assert len(funsd) == 5 and funsd.total == 149
+    assert [item.id for item in funsd] == sorted(item.id for item in funsd)
+    assert load_dataset(SHARED / "wildreceipt", limit=1).options.match.ignore_whitespace
