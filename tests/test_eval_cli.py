@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-import chatocr.cli.eval_cmd  # noqa: F401  (registers `eval`)
+import chatocr.cli.eval_cmd  # registers `eval`
 import chatocr.cli.ocr_cmd  # noqa: F401  (a second command keeps `eval` a sub-command)
 from chatocr.cli.app import app
 from chatocr.document import Document, Line, Page, box_from_rect

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import chatocr.cli.eval_cmd  # noqa: F401  (registers `eval`)
+import chatocr.cli.eval_cmd  # registers `eval`
 import chatocr.cli.ocr_cmd  # noqa: F401  (a second command keeps `eval` a sub-command)
 from chatocr.cli.app import app
 from chatocr.eval.compare import compare_runs
