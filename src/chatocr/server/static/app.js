@@ -65,6 +65,7 @@ async function loadChoices() {
       option.title = t.description;
       select.add(option);
     }
+    if ($("status").classList.contains("error")) setStatus("");
   } catch (err) {
     setStatus(`Could not load templates: ${err.message}`, { error: true });
   }
