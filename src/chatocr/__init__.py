@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatocr import extract  # a callable module: chatocr.extract(...) and chatocr.extract.Extractor
 from chatocr.api import ocr
 from chatocr.document import Document, Line, Page
 from chatocr.errors import ChatOCRError
@@ -9,4 +10,4 @@ from chatocr.options import Options
 
 __version__ = "0.1.0"
 
-__all__ = ["ChatOCRError", "Document", "Line", "Options", "Page", "__version__", "ocr"]
+__all__ = ["ChatOCRError", "Document", "Line", "Options", "Page", "__version__", "extract", "ocr"]

@@ -56,7 +56,7 @@ def make_field(
     box: Box | None = None,
     derived_from: str | None = None,
 ) -> FieldResult:
-    return make_field(value, raw=raw, confidence=confidence, page=page, box=box, derived_from=derived_from)
+    return FieldResult(value=value, raw=raw, confidence=confidence, page=page, box=box, derived_from=derived_from)
 
 
 def _squash(text: str) -> str:

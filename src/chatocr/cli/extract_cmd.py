@@ -1,0 +1,98 @@
+"""`chatocr extract` and `chatocr templates`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from chatocr.cli.app import app, emit, fail, run_per_file, stderr
+from chatocr.errors import ChatOCRError
+
+
+class ExtractFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class Strategy(StrEnum):
+    hybrid = "hybrid"
+    model = "model"
+    rules = "rules"
+
+
+@app.command()
+def extract(
+    files: Annotated[list[str], typer.Argument(help="image or PDF files")],
+    fields: Annotated[str | None, typer.Option("--fields", help='field names, e.g. "发票号码,开票日期,total"')] = None,
+    template: Annotated[str | None, typer.Option("--template", help="bundled template (`chatocr templates`)")] = None,
+    schema: Annotated[str | None, typer.Option("--schema", help="schema file (JSON or YAML)")] = None,
+    backend: Annotated[str | None, typer.Option(help="LLM backend: local (default), openai, transformers")] = None,
+    model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL")] = None,
+    api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="env variable holding the API key")] = None,
+    strategy: Annotated[
+        Strategy | None, typer.Option(help="hybrid: model only when candidates are not decisive; rules: no model")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="prompt language: auto, zh, en")] = None,
+    engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`)")] = None,
+    format: Annotated[ExtractFormat, typer.Option("--format", "-f", help="json: JSON Lines; csv")] = ExtractFormat.json,
+) -> None:
+    """Answer the requested fields of each document; one JSON object per file per line."""
+    from chatocr.extract import Extractor
+    from chatocr.fields import load_schema
+    from chatocr.options import Options
+
+    try:
+        spec = load_schema(fields=fields, template=template, schema=schema)
+        overrides: dict[str, Any] = {
+            "backend.name": backend,
+            "backend.model": model,
+            "backend.base_url": base_url,
+            "backend.api_key_env": api_key_env,
+            "extract.strategy": strategy.value if strategy else None,
+            "extract.language": language,
+            "ocr.engine": engine,
+        }
+        options = Options.create(**overrides)
+    except ChatOCRError as exc:
+        raise fail(exc) from None
+
+    extractor = Extractor(options)
+    writer: Any = None
+    if format is ExtractFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["file", *spec.names, "error"])
+
+    def process(path: str) -> None:
+        result = extractor.run(path, spec, name=path)
+        if writer is not None:
+            writer.writerow([path, *[result.fields[n].value or "" for n in spec.names], ""])
+            sys.stdout.flush()
+        else:
+            emit(result.export())
+
+    def on_error(path: str, exc: ChatOCRError) -> None:
+        stderr.print(f"[red]error[/red] {escape(path)}: {escape(f'[{exc.code}] {exc}')}", highlight=False)
+        if writer is not None:
+            writer.writerow([path, *["" for _ in spec.names], f"{exc.code}: {exc}"])
+            sys.stdout.flush()
+        else:
+            emit({"file": path, "error": exc.to_dict()})
+
+    code = run_per_file(files, process, on_error=on_error, progress=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def templates() -> None:
+    """List the bundled field templates."""
+    from chatocr.fields import list_templates, load_template
+
+    for name, description in list_templates().items():
+        fields = ", ".join(load_template(name).names)
+        typer.echo(f"{name:18s} {description}\n{'':18s} fields: {fields}")
