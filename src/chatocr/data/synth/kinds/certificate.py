@@ -39,6 +39,14 @@ class Award:
     title: str
 
 
+def _subject(name: str) -> str:
+    """数学建模竞赛 -> 数学建模, 化学实验邀请赛 -> 化学实验 (for committee names)."""
+    for suffix in ("邀请赛", "竞赛", "大赛"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def sample(rng: random.Random) -> Award:
     competition, national_org = rng.choice(words.COMPETITIONS)
     year = rng.randint(2016, 2025)
@@ -51,7 +59,7 @@ def sample(rng: random.Random) -> Award:
         issuer = rng.choice(
             [
                 f"{province}教育厅",
-                f"{province}高等学校{competition[len(province) + 3 : -2]}竞赛委员会",
+                f"{province}高等学校{_subject(competition[len(province) + 3 :])}竞赛委员会",
                 f"{competition}组委会",
             ]
         )
