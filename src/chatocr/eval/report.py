@@ -76,7 +76,9 @@ def summary_table(metrics: dict[str, Any], title: str = "chatocr eval") -> Table
     keys = [key for key, _ in OVERALL_COLUMNS[:8]]
     for name in fields_by_support(metrics, 20):
         row = metrics["fields"][name]
-        table.add_row(name, *[fmt(row.get(k)) for k in keys], str(row["support"] + row["absent"]))
+        # calibration is only measured overall (too few answers per field)
+        cells = ["" if k == "ece" else fmt(row.get(k)) for k in keys]
+        table.add_row(name, *cells, str(row["support"] + row["absent"]))
     overall = metrics["overall"]
     table.add_row(
         "[bold]overall[/bold]",
@@ -143,9 +145,9 @@ def write_charts(run_dir: Path, scored: Scored, title: str) -> list[str]:
         ax.set_xlabel("F1")
         more = len(metrics["fields"]) - len(names)
         ax.set_title(f"{title}: F1 per field" + (f" ({len(names)} most frequent)" if more > 0 else ""))
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.0 / max(len(names), 3)), ncol=2, fontsize=8)
         fig.tight_layout()
-        fig.savefig(charts_dir / FIELD_CHART, dpi=110)
+        fig.savefig(charts_dir / FIELD_CHART, dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(f"{CHARTS}/{FIELD_CHART}")
 

@@ -223,7 +223,13 @@ def schema_from_labels(templates: dict[str, Schema] | None = None) -> SchemaFor:
         template = by_names.get(frozenset(names))
         if template is not None:
             return template
-        return Schema(name="labels", language="auto", fields=[FieldSpec(name=name) for name in names])
+        try:
+            # a list is never split on commas (FUNSD questions hold commas); names get lexicon hints
+            from chatocr.fields import load_schema
+
+            return load_schema(fields=names)
+        except (ImportError, SpecError):
+            return Schema(name="labels", language="auto", fields=[FieldSpec(name=name) for name in names])
 
     return schema_for
 
