@@ -54,7 +54,11 @@ async function loadChoices() {
     select.replaceChildren();
     for (const name of health.backends) select.add(new Option(name, name, name === health.default_backend));
     $("backend-row").hidden = health.backends.length < 2;
-    if (health.auth) $("key-box").open = !$("api-key").value;
+    if (health.auth && !$("api-key").value) {
+      $("key-box").open = true;
+      setStatus("This server needs an API key: enter it under “API key”.");
+      return;
+    }
   } catch (_) { /* healthz is informative only */ }
   try {
     const { templates } = await (await api("/v1/templates")).json();
@@ -65,7 +69,7 @@ async function loadChoices() {
       option.title = t.description;
       select.add(option);
     }
-    if ($("status").classList.contains("error")) setStatus("");
+    setStatus("");
   } catch (err) {
     setStatus(`Could not load templates: ${err.message}`, { error: true });
   }
