@@ -30,6 +30,9 @@ class Completion:
     token_logprobs: list[tuple[str, float]] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # How many times the model was asked (re-asks after an invalid reply count); 1 when first valid.
+    attempts: int = 1
+    model: str = ""
 
 
 class LLMBackend(ABC):
@@ -54,6 +57,10 @@ class LLMBackend(ABC):
 
     def describe(self) -> str:
         return self.name
+
+    def close(self) -> None:
+        """Release connections or models held by this backend (a no-op by default)."""
+        return None
 
 
 BACKENDS: Registry[LLMBackend] = Registry("LLM backend", "chatocr.backends")
