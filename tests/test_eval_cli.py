@@ -187,6 +187,17 @@ def test_document_errors_are_recorded(monkeypatch: pytest.MonkeyPatch, dataset_d
     assert overall["fn"] == 2  # both labelled fields of the failed document count as missed
 
 
+def test_failed_document_does_not_count_as_null_answers(
+    monkeypatch: pytest.MonkeyPatch, dataset_dir: Path, tmp_path: Path
+) -> None:
+    use_extractor(monkeypatch, ScriptedExtractor(fail={"c": InputFileError("c.png: truncated image")}))
+    out = tmp_path / "run"
+    assert run_eval(str(dataset_dir), "--fields", "company,total", "--out", str(out)).exit_code == 0
+    overall = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["overall"]
+    assert overall["absent_fields"] == 0 and overall["null_accuracy"] is None
+    assert (overall["tp"], overall["fp"], overall["fn"]) == (2, 1, 3)  # c.company missed
+
+
 def test_unreachable_backend_stops_the_run(monkeypatch: pytest.MonkeyPatch, dataset_dir: Path, tmp_path: Path) -> None:
     use_extractor(monkeypatch, ScriptedExtractor(fail={"b": BackendUnavailableError("connection refused")}))
     out = tmp_path / "run"
@@ -242,3 +253,32 @@ def test_malformed_dataset_is_a_clear_error(dataset_dir: Path, tmp_path: Path) -
 def test_real_extractor_is_built_from_options() -> None:
     extract = harness.make_extract_fn(Options.create(**{"backend.name": "local"}))
     assert callable(extract)
+
+
+@pytest.mark.slow
+def test_real_extractor_on_a_rendered_receipt(tmp_path: Path) -> None:
+    """The harness around the real OCR + extraction pipeline (rule strategy: no language model needed)."""
+    from PIL import ImageDraw, ImageFont
+
+    from chatocr.eval.harness import evaluate
+    from chatocr.eval.runner import fixed_schema
+    from chatocr.fields import load_schema
+
+    root = make_dataset(tmp_path / "receipts", {"r1": {"date": "2024-01-02", "total": "12.50"}})
+    image = Image.new("RGB", (640, 360), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=28)
+    for row, text in enumerate(["ACME STORE", "Date: 2024-01-02", "Coffee 12.50", "TOTAL 12.50"]):
+        draw.text((40, 40 + 70 * row), text, fill="black", font=font)
+    image.save(root / "images" / "r1.png")
+
+    extract = harness.make_extract_fn(Options.create(**{"extract.strategy": "rules", "ocr.orientation": False}))
+    scored, progress = evaluate(
+        load_dataset(root), fixed_schema(load_schema(fields="date,total")), extract, tmp_path / "run"
+    )
+    overall = scored.metrics["overall"]
+    assert progress.predicted == 1 and overall["errors"] == 0
+    assert overall["f1"] == 1.0, scored.scores
+    # the extractor grounds its answers; the harness's independent check must agree
+    assert overall["grounding_checked"] == 2 and overall["grounding_rate"] == 1.0
+    assert overall["seconds_per_doc"] > 0 and overall["peak_rss_mb"] > 50

@@ -305,8 +305,8 @@ def score(dataset: Dataset, records: dict[str, dict[str, Any]]) -> Scored:
         for name, answer in _answers(record):
             label = item.labels.get(name)
             is_absent = name in item.absent or (dataset.options.missing_is_absent and label is None)
-            if label is None and not is_absent:
-                continue  # neither labelled nor declared absent: unscored
+            if label is None and (not is_absent or "error" in record):
+                continue  # unscored: neither labelled nor declared absent, or absent on a failed document
             value, raw = answer.get("value"), answer.get("raw")
             outcome = tolerant.update(name, label, value, raw)
             strict.update(name, label, value, raw)
