@@ -140,9 +140,7 @@ def _group_rows(items: list[_Item]) -> list[list[_Item]]:
         # Join the most recent rows only: a row never reaches back past a line below it.
         target = None
         for row in reversed(result[-3:]):
-            if any(_same_row(member, item) for member in row) and not any(
-                _overlaps_x(member, item) for member in row
-            ):
+            if any(_same_row(member, item) for member in row) and not any(_overlaps_x(member, item) for member in row):
                 target = row
                 break
         if target is None:
@@ -188,9 +186,7 @@ def _gaps(intervals: list[tuple[float, float]], min_width: float) -> list[tuple[
 
 def _bands(items: list[_Item]) -> list[list[_Item]]:
     """Cut a region into horizontal bands on whitespace (trimmed boxes, so touching lines still part)."""
-    spans = sorted(
-        ((it.y0 + _BAND_TRIM * it.height, it.y1 - _BAND_TRIM * it.height), i) for i, it in enumerate(items)
-    )
+    spans = sorted(((it.y0 + _BAND_TRIM * it.height, it.y1 - _BAND_TRIM * it.height), i) for i, it in enumerate(items))
     bands: list[list[_Item]] = []
     reach = -math.inf
     for (top, bottom), i in spans:
