@@ -13,7 +13,7 @@ from typing import Literal, overload
 import numpy as np
 
 from chatocr.document import Document, Page
-from chatocr.engines import get_engine
+from chatocr.engines import ENGINES, get_engine
 from chatocr.engines import orientation as orient
 from chatocr.io import PageInput, load_pages
 from chatocr.io.loader import Source
@@ -81,6 +81,7 @@ def run_ocr(
 ) -> Document | tuple[Document, list[np.ndarray]]:
     """Run every stage; returns the Document, plus the upright page images the boxes refer to
     when ``keep_images`` (text-layer PDF pages are rendered for that)."""
+    ENGINES.factory(options.engine)  # an unknown engine fails here, even for text-layer PDFs that never use it
     inputs = stage_load(source, options, name=name)
     pages: list[Page] = []
     images: list[np.ndarray] = []
