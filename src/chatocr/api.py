@@ -15,14 +15,21 @@ def ocr(source: Source, *, options: Options | None = None, name: str | None = No
     """OCR a document (path or bytes) into a :class:`Document`.
 
     ``overrides`` are option keys such as ``engine="tesseract"`` (shorthand for
-    ``ocr.engine``) or ``ocr__orientation=False``.
+    ``ocr.engine``) or ``ocr__orientation=False``.  ``name`` becomes ``Document.file``
+    (default: the path; ``None`` for bytes).  Bad input raises a
+    :class:`~chatocr.errors.ChatOCRError` subclass with an actionable message.
     """
     opts = Options.create(options, **_shorthand(overrides))
     result: Document = run_ocr(source, opts.ocr, name=name)
     return result
 
 
-_SHORTHAND = {"engine": "ocr.engine", "backend": "backend.name", "model": "backend.model", "base_url": "backend.base_url"}
+_SHORTHAND = {
+    "engine": "ocr.engine",
+    "backend": "backend.name",
+    "model": "backend.model",
+    "base_url": "backend.base_url",
+}
 
 
 def _shorthand(overrides: dict[str, Any]) -> dict[str, Any]:
