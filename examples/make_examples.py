@@ -1,6 +1,6 @@
 """Regenerate the bundled example documents and their labels (fixed seeds).
 
-    .venv/bin/python examples/make_examples.py
+.venv/bin/python examples/make_examples.py
 """
 
 from __future__ import annotations
