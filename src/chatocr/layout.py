@@ -282,13 +282,32 @@ def _xy_cut(items: list[_Item], origin_x: float, column: list[int], min_gutter: 
     out.append(_Leaf(items, origin_x, column[0]))
 
 
+def _is_vertical(item: _Item) -> bool:
+    """A tall narrow box holding several characters: vertical text (a stamp, a margin of tax flags)."""
+    return len(item.line.text) >= 2 and (item.y1 - item.y0) > 1.5 * (item.x1 - item.x0)
+
+
 def _leaves(lines: list[Line]) -> list[_Leaf]:
     items = _items(lines)
     if not items:
         return []
-    typical_height = median(it.height for it in items)
+    # Vertical text would open false gutters beside the rows it runs along; it is read on its
+    # own, where its top edge falls, and kept out of the column analysis.
+    vertical = [it for it in items if _is_vertical(it)]
+    if len(vertical) == len(items):  # a page of vertical text only: read it like any other
+        vertical = []
+    horizontal = [it for it in items if not any(it is v for v in vertical)]
     out: list[_Leaf] = []
-    _xy_cut(items, min(it.x0 for it in items), [0], _MIN_GUTTER * typical_height, out)
+    if horizontal:
+        typical_height = median(it.height for it in horizontal)
+        origin = min(it.x0 for it in horizontal)
+        _xy_cut(horizontal, origin, [0], _MIN_GUTTER * typical_height, out)
+    for item in sorted(vertical, key=lambda it: it.y0):
+        tops = [min(it.y0 for it in leaf.items) for leaf in out]
+        position = next((k for k, top in enumerate(tops) if top > item.y0), len(out))
+        column = out[position - 1].column if position else 0
+        origin = out[position - 1].origin_x if position else item.x0
+        out.insert(position, _Leaf([item], min(origin, item.x0), column))
     return out
 
 
