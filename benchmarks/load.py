@@ -177,7 +177,8 @@ Command: `{result["command"]}`
 
 Data: the first {result["images"]} SROIE receipt images (`sroie/images`, sorted by name), posted to
 `POST /v1/extract` with `template=receipt`; {result["clients"]} concurrent clients, {result["requests"]} requests
-in all (images reused round-robin), stopped after at most {result["max_seconds"]:g} s.
+in all (images reused round-robin when there are more requests than images), stopped after at most
+{result["max_seconds"]:g} s.
 Server: `{result["server_command"]}` on 127.0.0.1 (loopback; client and server share the machine).
 Machine: {result["machine"]}, no GPU. Date: {result["date"]}.
 Backend: {result["backend_note"]}.
@@ -188,6 +189,8 @@ Server start-up until `/healthz` answered (models preloaded): {result["startup_s
 the client sees it, including time queued behind the other clients' requests (the server runs
 {result["max_concurrency"]} worker(s); the rest wait in its queue), so it grows with the number of clients while
 throughput is bounded by the cores.{budget}
+The machine's 1-minute load average was {result["loadavg_1m"][0]} before and {result["loadavg_1m"][1]} after the run
+({os.cpu_count()} cores): anything above the core count means other processes were competing for the CPU.
 """
     (out / "load.md").write_text(md, encoding="utf-8")
 
@@ -237,7 +240,9 @@ def main() -> None:
         except SystemExit:
             print(Path(server_log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
             raise
+        load_before = os.getloadavg()[0]
         results = asyncio.run(drive(url, images, args.clients, args.requests, args.max_seconds, args.template))
+        load_after = os.getloadavg()[0]
         health = httpx.get(f"{url}/healthz", timeout=5).json()
     finally:
         watcher.stop.set()
@@ -273,6 +278,8 @@ def main() -> None:
         "startup_s": round(startup, 1),
         "server_peak_rss_mib": round(peak / 1024, 1),
         "server_queue_after": health.get("queue"),
+        # Other work on the machine slows every figure; the 1-minute load average says how busy it was.
+        "loadavg_1m": [round(load_before, 2), round(load_after, 2)],
         "results": results,
     }
     write_report(result, args.out)
