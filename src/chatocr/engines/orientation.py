@@ -7,8 +7,8 @@ Label convention, checked against ``np.rot90`` on SROIE, WildReceipt and FUNSD p
 (48/48 each): the classifier names how far the content is turned *clockwise*.  A page
 made with ``np.rot90(upright, k=1)`` (90 degrees counter-clockwise) is labelled "270",
 so turning it counter-clockwise by the label (``np.rot90(page, k=label // 90)``) makes
-it upright again.  The classifier costs about 50-100 ms per page on 2 CPU cores,
-against 1-3 s for OCR; text-layer PDF pages skip it.
+it upright again.  The classifier costs about 0.05 CPU-seconds per SROIE page against
+about 5 CPU-seconds for rapidocr (under 1%); text-layer PDF pages skip it.
 """
 
 from __future__ import annotations
