@@ -69,7 +69,7 @@ def fields_by_support(metrics: dict[str, Any], limit: int) -> list[str]:
 def summary_table(metrics: dict[str, Any], title: str = "chatocr eval") -> Table:
     """The overall row and the most frequent fields, for the terminal."""
     table = Table(title=title)
-    table.add_column("field", overflow="fold", min_width=10)
+    table.add_column("field", overflow="ellipsis", no_wrap=True, min_width=10, max_width=28)
     for _, header in OVERALL_COLUMNS[:8]:
         table.add_column(header, justify="right")
     table.add_column("n", justify="right")
