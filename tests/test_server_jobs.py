@@ -14,6 +14,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
 import schema_first_backend  # noqa: F401  (registers the "schema-first" backend)
+from chatocr.engines import orientation
 from chatocr.options import BackendOptions
 from chatocr.server import ServerSettings, create_app
 from test_server_api import BlockingExtractor, QuickExtractor, pdf_bytes, receipt_png, wait_for_job
@@ -134,3 +135,21 @@ def test_deleting_a_queued_job_means_it_never_runs() -> None:
         assert wait_for_job(c, running)["status"] == "done"
         assert c.get(f"/v1/jobs/{queued}").status_code == 404
         assert c.get("/healthz").json()["queue"]["queued"] == 0
+
+
+@pytest.mark.slow
+def test_page_images_are_the_upright_pages_the_boxes_refer_to(client: TestClient) -> None:
+    """A receipt photographed sideways: the served page image is turned upright like the
+    page the OCR worked on, so its shape matches the page's width and height."""
+    sideways = Image.open(io.BytesIO(receipt_png())).rotate(90, expand=True)
+    buffer = io.BytesIO()
+    sideways.save(buffer, format="PNG")
+    job_id = client.post("/v1/jobs", files={"file": ("side.png", buffer.getvalue())}, data={"kind": "ocr"}).json()["id"]
+    job = wait_for_job(client, job_id)
+    assert job["status"] == "done"
+    (page,) = job["document"]["pages"]
+    image = page_image(client, job["page_images"][0])
+    assert abs(image.width / image.height - page["width"] / page["height"]) < 0.01
+    if orientation.available():  # the page was turned upright, and so is the image served for it
+        assert page["width"] > page["height"] and image.width > image.height
+        assert any("TOTAL 42.80" in line["text"] for line in page["lines"])
