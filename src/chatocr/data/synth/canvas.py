@@ -20,6 +20,7 @@ from chatocr.data.synth import fonts
 Color = tuple[int, int, int]
 Rect = tuple[float, float, float, float]
 BLACK: Color = (20, 20, 20)
+NO_LINE_START = set("，。、；：！？）》」』”’,.;:!?)")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Run:
     fields: list[tuple[str, str]] = field(default_factory=list)
     fill: Color | None = None
     font: ImageFont.FreeTypeFont | None = None
+    printed: str | None = None  # the whole printed value when this run is one line's part of it
 
 
 def run(text: str, name: str | None = None, value: str | None = None, **style: Any) -> Run:
@@ -125,7 +127,7 @@ class Canvas:
             rect = self.draw.textbbox((x, y), piece.text, font=piece_font)
             line_rects.append(rect)
             for name, value in piece.fields:
-                self.label(name, value, rect, printed=piece.text)
+                self.label(name, value, rect, printed=piece.printed or piece.text)
             x += self.text_width(piece.text, piece_font) + spacing
         if not line_rects:
             return (x, y, x, y)
@@ -151,13 +153,19 @@ class Canvas:
     ) -> float:
         """Wrap runs into lines of at most ``width`` pixels; returns the y below the last line.
 
-        Field runs are never split across lines (a label keeps one box); plain runs wrap
-        per character for Chinese and per word for Latin text.
+        Field runs stay on one line when they fit a line (a label keeps one box); a longer
+        one is split and gets one box per line.  Plain runs wrap per character for Chinese
+        and per word for Latin text.
         """
         line_height = line_height or font.size * 1.6
         tokens: list[Run] = []
         for piece in runs:
-            if piece.fields:
+            if piece.fields and self.text_width(piece.text, piece.font or font) > width - indent:
+                # the parts share one ``fields`` list, which is how _merge_plain rejoins them per line
+                tokens.extend(
+                    Run(u, piece.fields, piece.fill, piece.font, piece.text) for u in _split_tokens(piece.text)
+                )
+            elif piece.fields:
                 tokens.append(piece)
             else:
                 for unit in _split_tokens(piece.text):
@@ -166,7 +174,8 @@ class Canvas:
         used = indent
         for token in tokens:
             w = self.text_width(token.text, token.font or font)
-            if lines[-1] and used + w > width:
+            # Chinese typesetting keeps closing punctuation off the start of a line.
+            if lines[-1] and used + w > width and token.text not in NO_LINE_START:
                 lines.append([])
                 used = 0.0
                 if token.text.isspace():
@@ -261,14 +270,11 @@ def _merge_plain(line: list[Run]) -> list[Run]:
     """Join neighbouring plain tokens back into one run so each printed line is few runs."""
     merged: list[Run] = []
     for token in line:
-        if (
-            merged
-            and not token.fields
-            and not merged[-1].fields
-            and token.fill == merged[-1].fill
-            and token.font is merged[-1].font
-        ):
-            merged[-1] = Run(merged[-1].text + token.text, [], token.fill, token.font)
+        same_group = bool(token.fields) and token.fields is merged[-1].fields if merged else False
+        plain = bool(merged) and not token.fields and not merged[-1].fields
+        if (same_group or plain) and token.fill == merged[-1].fill and token.font is merged[-1].font:
+            last = merged[-1]
+            merged[-1] = Run(last.text + token.text, last.fields, token.fill, token.font, last.printed)
         else:
             merged.append(token)
     return merged

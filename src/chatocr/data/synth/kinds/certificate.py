@@ -247,6 +247,45 @@ def render_modern(req: RenderRequest) -> Canvas:
     return canvas
 
 
+def render_portrait(req: RenderRequest) -> Canvas:
+    """Portrait 奖状 style: the student's name large on its own line, teacher and number bottom left."""
+    rng, book = req.rng, req.fonts
+    award = sample(rng)
+    canvas = Canvas(1240, 1754, rng.choice([(255, 255, 255), (255, 251, 242)]))
+    color = rng.choice([RED, GOLD])
+    _border(canvas, color, rng)
+    title = "奖    状" if rng.random() < 0.4 else "  ".join(award.title) if len(award.title) <= 2 else award.title
+    canvas.text((620, 190), title, fonts.load(book.pick("serif_bold", rng), 130), fill=color, align="center")
+    serif = book.pick("serif", rng)
+    body = fonts.load(serif, 44)
+    name_font = fonts.load(book.pick("kai", rng), 72)
+    canvas.text((600, 460), award.name, name_font, align="right", name="姓名")
+    # "同学" sits on the name's baseline although it is smaller
+    canvas.text((620, 460 + name_font.getmetrics()[0] - body.getmetrics()[0]), "同学", body)
+    canvas.text((620, 580), award.school, fonts.load(serif, 36), align="center")
+    y = canvas.paragraph((170, 700), 900, _body_runs(award, rng), body, line_height=82, indent=88)
+    small = fonts.load(serif, 34)
+    y = max(y + 60, 1180)
+    if award.teacher:
+        canvas.runs((170, y), [run("指导老师："), run(award.teacher, "指导老师姓名")], small)
+        y += 64
+    if award.number:
+        canvas.runs((170, y), [run("证书编号："), run(award.number, "证书编号")], small)
+    sign = fonts.load(serif, 40)
+    issuer_rect = canvas.text(
+        (1070, 1460),
+        award.issuer,
+        canvas.fit_font(serif, award.issuer, 760, 40),
+        align="right",
+        name="比赛单位承办单位",
+    )
+    date_rect = canvas.text(
+        (1070, 1540), award.date_printed, sign, align="right", name="证书日期", value=award.date_iso
+    )
+    _finish(canvas, award, req, issuer_rect, date_rect)
+    return canvas
+
+
 def render_table(req: RenderRequest) -> Canvas:
     """Landscape form: title, then a ruled table of keys and values."""
     rng, book = req.rng, req.fonts
@@ -310,7 +349,12 @@ KIND = DocKind(
     template="certificate",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("classic", "modern", "table"),
-    render=lambda req: {"classic": render_classic, "modern": render_modern, "table": render_table}[req.layout](req),
+    layouts=("classic", "modern", "portrait", "table"),
+    render=lambda req: {
+        "classic": render_classic,
+        "modern": render_modern,
+        "portrait": render_portrait,
+        "table": render_table,
+    }[req.layout](req),
     description="student competition award certificates (荣誉证书/获奖证书)",
 )
