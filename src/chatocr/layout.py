@@ -20,6 +20,7 @@ Lines are never merged: only their order and their rendering change.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -52,18 +53,15 @@ class _Item:
     x1: float
     y1: float
     slope: float  # residual slope (dy/dx) of the line after global de-skew
+    # Derived once: the comparisons below run many times per page.
+    cx: float = field(init=False)
+    cy: float = field(init=False)
+    height: float = field(init=False)
 
-    @property
-    def cx(self) -> float:
-        return (self.x0 + self.x1) / 2
-
-    @property
-    def cy(self) -> float:
-        return (self.y0 + self.y1) / 2
-
-    @property
-    def height(self) -> float:
-        return max(1.0, self.y1 - self.y0)
+    def __post_init__(self) -> None:
+        self.cx = (self.x0 + self.x1) / 2
+        self.cy = (self.y0 + self.y1) / 2
+        self.height = max(1.0, self.y1 - self.y0)
 
 
 @dataclass
@@ -209,25 +207,51 @@ def _group_bands(bands: list[list[_Item]], min_gutter: float) -> list[list[list[
     """
     groups: list[list[list[_Item]]] = []
     current: list[list[_Item]] = []
-    current_items: list[_Item] = []
+    cover: list[tuple[float, float]] = []  # x-coverage of the current group, gaps narrower than a gutter closed
     for band in bands:
-        if current and _gutters(current_items + band, min_gutter):
+        joined = _merge_spans(cover + [(it.x0, it.x1) for it in band], min_gutter)
+        if current and len(joined) > 1:
             current.append(band)
-            current_items = current_items + band
+            cover = joined
             continue
         if current:
             groups.append(current)
-        current, current_items = [band], list(band)
+        current, cover = [band], _merge_spans([(it.x0, it.x1) for it in band], min_gutter)
     if current:
         groups.append(current)
     return groups
 
 
+def _merge_spans(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
+    """Union of x-spans, joining spans less than ``min_gap`` apart: more than one span left = a gutter."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] < min_gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def _aligned_share(left: list[_Item], right: list[_Item]) -> float:
     """Share of lines that have a partner on the same row on the other side."""
-    paired = sum(1 for a in left if any(_same_row(a, b) for b in right))
-    paired += sum(1 for b in right if any(_same_row(a, b) for a in left))
-    return paired / (len(left) + len(right))
+    return (_count_paired(left, right) + _count_paired(right, left)) / (len(left) + len(right))
+
+
+def _count_paired(items: list[_Item], others: list[_Item]) -> int:
+    """How many of ``items`` share a row with one of ``others`` (searching only a window of centre heights)."""
+    others = sorted(others, key=lambda it: it.cy)
+    centres = [it.cy for it in others]
+    both = items + others
+    span = max(it.x1 for it in both) - min(it.x0 for it in both)
+    window = _ROW_TOLERANCE * max(it.height for it in others) + 0.5 + max(abs(it.slope) for it in both) * span
+    count = 0
+    for item in items:
+        lo = bisect_left(centres, item.cy - window)
+        hi = bisect_right(centres, item.cy + window)
+        if any(_same_row(item, other) for other in others[lo:hi]):
+            count += 1
+    return count
 
 
 def _is_prose(side: list[_Item]) -> bool:
@@ -243,7 +267,8 @@ def _is_prose(side: list[_Item]) -> bool:
 
 def _vertical_split(items: list[_Item], min_gutter: float) -> tuple[list[_Item], list[_Item]] | None:
     """Split into columns at the widest acceptable gutter, or None when the sides belong together."""
-    for lo, hi in sorted(_gutters(items, min_gutter), key=lambda g: g[0] - g[1]):
+    # The widest few gutters are enough: a column gutter is wide; the rest are table cell gaps.
+    for lo, hi in sorted(_gutters(items, min_gutter), key=lambda g: g[0] - g[1])[:3]:
         left = [it for it in items if it.x1 <= lo]
         right = [it for it in items if it.x0 >= hi]
         if _aligned_share(left, right) < _ALIGNED_SHARE or (_is_prose(left) and _is_prose(right)):
