@@ -78,7 +78,7 @@ def list_recipes() -> dict[str, str]:
 def load_recipe(name_or_path: str | Path) -> Recipe:
     """A bundled recipe by name, or a YAML file by path."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if path.suffix not in (".yaml", ".yml") and "/" not in str(name_or_path):
         path = RECIPES_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             known = ", ".join(p.stem for p in sorted(RECIPES_DIR.glob("*.yaml")))

@@ -59,7 +59,7 @@ class TrainResult:
     out_dir: str
     adapter_dir: str
     steps: int
-    stopped_by: str  # "max_steps" | "time_budget"
+    stopped_by: str  # "max_steps" | "time_budget" | "stop_after" | "epochs"
     examples: int
     skipped_too_long: int
     seconds: float
@@ -232,10 +232,16 @@ def train(
     base: str | Path | None = None,
     resume: bool = False,
     time_budget_min: float | None = None,
+    stop_after: int | None = None,
     device: str | None = None,
     on_log: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter on ``data`` (chat samples, any format of chatocr.data.export) into ``out``."""
+    """Train a LoRA adapter on ``data`` (chat samples, any format of chatocr.data.export) into ``out``.
+
+    ``time_budget_min`` and ``stop_after`` (steps in this call) end a session early with a checkpoint,
+    keeping the learning-rate schedule of ``recipe.train.max_steps``; ``resume`` continues from the
+    latest checkpoint in ``out``.
+    """
     require_training_stack()
     import torch
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
@@ -331,9 +337,10 @@ def train(
             shutil.rmtree(old, ignore_errors=True)
         return ckpt
 
-    saved_at = step
+    saved_at = first_step = step
     while step < cfg.max_steps:
         if stream.epoch >= cfg.epochs:
+            stopped_by = "epochs"
             break
         optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
@@ -366,6 +373,9 @@ def train(
             saved_at = step
         if elapsed >= budget_s:
             stopped_by = "time_budget"
+            break
+        if stop_after is not None and step - first_step >= stop_after:
+            stopped_by = "stop_after"
             break
     if saved_at != step or not (out / "adapter").exists():
         save(step)

@@ -37,21 +37,20 @@ class GreedyComparison:
 
 
 def hf_greedy(model: Any, prompt_ids: list[int], n_tokens: int, eos_id: int | None) -> list[int]:
+    """Greedy tokens; the whole sequence is re-run per token (a few short steps: no cache API to track)."""
     import torch
 
-    ids = torch.tensor([prompt_ids], device=next(model.parameters()).device)
+    device = next(model.parameters()).device
+    ids = list(prompt_ids)
     out: list[int] = []
     with torch.no_grad():
-        past = None
-        step_input = ids
         for _ in range(n_tokens):
-            result = model(input_ids=step_input, past_key_values=past, use_cache=True)
-            past = result.past_key_values
-            token = int(result.logits[0, -1].argmax())
+            logits = model(input_ids=torch.tensor([ids], device=device)).logits
+            token = int(logits[0, -1].argmax())
             out.append(token)
+            ids.append(token)
             if token == eos_id:
                 break
-            step_input = torch.tensor([[token]], device=ids.device)
     return out
 
 
