@@ -185,7 +185,11 @@ class ExtractionService:
 
         inputs = stage_load(data, self.settings.ocr)
         rotation = {page.page: page.rotation for page in document.pages}
-        return [encode_png(rotate_upright(p.image, rotation.get(p.number, 0))) for p in inputs]
+        images = []
+        for page_input in inputs:
+            images.append(encode_png(rotate_upright(page_input.image, rotation.get(page_input.number, 0))))
+            page_input.release()  # long PDFs: one rendered page in memory at a time
+        return images
 
     def warm_up(self) -> None:
         """Load the OCR engine and the default extractor now instead of on the first request."""
