@@ -395,3 +395,20 @@ def test_logs_never_hold_field_values_or_document_text(client: TestClient, caplo
     assert job_id in caplog.text  # and the server did log the request
     for secret in [*ocr_text, *values, "ZEPHYR", "77341", "913.47", "secret.png"]:
         assert secret not in caplog.text, f"{secret!r} leaked into the logs"
+
+
+def test_models_load_once_per_backend_profile(png: bytes) -> None:
+    created: list[str | None] = []
+
+    def factory(options: Any) -> QuickExtractor:
+        created.append(options.backend.model)
+        return QuickExtractor(options)
+
+    backends = dict(parse_backend_profile(s) for s in ["a=schema-first,model=m1", "b=schema-first,model=m2"])
+    with TestClient(create_app(ServerSettings(backends=backends), extractor_factory=factory)) as c:
+        for profile in ["a", "a", "b", "a", "b", ""]:
+            data = {"fields": "total", "backend": profile}
+            assert c.post("/v1/extract", files={"file": ("r.png", png)}, data=data).status_code == 200
+        job = c.post("/v1/jobs", files={"file": ("r.png", png)}, data={"fields": "total", "backend": "b"}).json()
+        assert wait_for_job(c, job["id"])["status"] == "done"
+    assert created == ["m1", "m2"]
