@@ -263,3 +263,55 @@ def test_rendered_two_column_page_through_ocr(tmp_path: Path) -> None:
             " ".join(t.split()[:2]) in row for t in RIGHT_PROSE
         )
         assert not mixes, row
+
+
+def test_tax_flag_column_of_vertical_text_does_not_split_the_receipt() -> None:
+    # Receipt photos often show a column of tax flags ("E E E") that the engine reads as one tall box.
+    header = [make_line("WAREHOUSE CLUB", 200, 20), make_line("MIAMI BEACH 182", 190, 60)]
+    items = []
+    for r in range(6):
+        items.append(make_line(f"10{r}00 ITEM {r}", 100, 120 + 30 * r))
+        items.append(make_line(f"{r}.99", 420, 121 + 30 * r))
+    flags = Line(text="EEEEE", box=box_from_rect(40, 140, 60, 290), confidence=0.7)
+    ordered = [line for line in order_lines([*header, flags, *items]) if line is not flags]
+    assert texts(ordered) == texts(header) + texts(items)
+
+
+def test_large_page_is_ordered_quickly() -> None:
+    import time
+
+    lines = []
+    for col in range(2):
+        for r in range(300):
+            y = 50 + 20 * r + 7 * col
+            lines.append(
+                Line(text="word " * 8, box=box_from_rect(40 + 520 * col, y, 460 + 520 * col, y + 16), confidence=1)
+            )
+    for r in range(100):
+        for c in range(8):
+            y = 7000 + 22 * r
+            lines.append(Line(text="12.50", box=box_from_rect(40 + 130 * c, y, 100 + 130 * c, y + 16), confidence=1))
+    start = time.perf_counter()
+    ordered = order_lines(lines[::-1])
+    assert time.perf_counter() - start < 10  # typically well under a second; generous for a busy machine
+    assert ordered[:300] == lines[:300] and ordered[300:600] == lines[300:600]  # column by column
+    assert ordered[600:] == lines[600:]  # table rows whole, left to right
+
+
+SROIE_GT = Path("/work/shared/benchmarks/sroie/ocr/train_020.json")
+
+
+@pytest.mark.skipif(not SROIE_GT.is_file(), reason="/work/shared/benchmarks/sroie is not available on this machine")
+def test_real_receipt_ground_truth_boxes_keep_label_value_and_item_rows() -> None:
+    import json
+
+    entries = json.loads(SROIE_GT.read_text(encoding="utf-8"))
+    lines = [
+        Line(text=e["text"], box=[[e["box"][k], e["box"][k + 1]] for k in range(0, 8, 2)], confidence=1.0)
+        for e in entries
+    ]
+    out_rows = [" ".join(row.split()) for row in layout_text(page_of(lines)).splitlines()]
+    assert "CASHIER USER DATE: 06/03/2018" in out_rows
+    assert "(T02) BRAISED PORK 2.0 7.00 14.00" in out_rows
+    assert "TOTAL SALES (INCLUSIVE OF GST) 54.50" in out_rows
+    assert out_rows[0] == "SYL ROASTED DELIGHTS SDN. BHD."

@@ -35,6 +35,8 @@ _BAND_TRIM = 0.3
 _ROW_TOLERANCE = 0.5
 # A gutter must be at least this many (median) line heights wide to separate columns.
 _MIN_GUTTER = 0.6
+# Bands further apart than this many line heights are not read as one column block.
+_MAX_BAND_GAP = 3.0
 # Sides whose lines have a partner on the other side this often are a table or a form.
 _ALIGNED_SHARE = 0.5
 # A side of running text: lines this long (characters) that fill most of the side's width.
@@ -199,24 +201,29 @@ def _gutters(items: list[_Item], min_width: float) -> list[tuple[float, float]]:
     return _gaps([(it.x0, it.x1) for it in items], min_width)
 
 
-def _group_bands(bands: list[list[_Item]], min_gutter: float) -> list[list[list[_Item]]]:
+def _group_bands(bands: list[list[_Item]], min_gutter: float, max_gap: float) -> list[list[list[_Item]]]:
     """Join consecutive bands while together they keep a vertical gutter with text on both sides.
 
     Lines of two columns whose rows are staggered fall into alternating one-line bands;
-    joined, they show the gutter between the columns, which no single band does.
+    joined, they show the gutter between the columns, which no single band does.  A band
+    further than ``max_gap`` below the group starts a new group (a table under an article).
     """
     groups: list[list[list[_Item]]] = []
     current: list[list[_Item]] = []
     cover: list[tuple[float, float]] = []  # x-coverage of the current group, gaps narrower than a gutter closed
+    bottom = -math.inf
     for band in bands:
         joined = _merge_spans(cover + [(it.x0, it.x1) for it in band], min_gutter)
-        if current and len(joined) > 1:
+        close = min(it.y0 for it in band) - bottom <= max_gap
+        if current and close and len(joined) > 1:
             current.append(band)
             cover = joined
+            bottom = max(bottom, max(it.y1 for it in band))
             continue
         if current:
             groups.append(current)
         current, cover = [band], _merge_spans([(it.x0, it.x1) for it in band], min_gutter)
+        bottom = max(it.y1 for it in band)
     if current:
         groups.append(current)
     return groups
@@ -283,26 +290,28 @@ class _Leaf:
     column: int
 
 
-def _xy_cut(items: list[_Item], origin_x: float, column: list[int], min_gutter: float, out: list[_Leaf]) -> None:
+def _xy_cut(items: list[_Item], origin_x: float, column: list[int], unit: float, out: list[_Leaf]) -> None:
+    """Append the leaves of this region in reading order; ``unit`` is the page's typical line height."""
     if len(items) <= 1:
         out.append(_Leaf(items, origin_x, column[0]))
         return
+    min_gutter = _MIN_GUTTER * unit
     bands = _bands(items)
-    groups = _group_bands(bands, min_gutter) if len(bands) > 1 else [bands]
+    groups = _group_bands(bands, min_gutter, _MAX_BAND_GAP * unit) if len(bands) > 1 else [bands]
     if len(groups) > 1:
         for group in groups:
-            _xy_cut([it for band in group for it in band], origin_x, column, min_gutter, out)
+            _xy_cut([it for band in group for it in band], origin_x, column, unit, out)
         return
     split = _vertical_split(items, min_gutter)
     if split is not None:
         for side in split:
             column[0] += 1
-            _xy_cut(side, min(it.x0 for it in side), column, min_gutter, out)
+            _xy_cut(side, min(it.x0 for it in side), column, unit, out)
         column[0] += 1
         return
     if len(bands) > 1:  # a table or form: its bands are its rows, top to bottom
         for band in bands:
-            _xy_cut(band, origin_x, column, min_gutter, out)
+            _xy_cut(band, origin_x, column, unit, out)
         return
     out.append(_Leaf(items, origin_x, column[0]))
 
@@ -326,7 +335,7 @@ def _leaves(lines: list[Line]) -> list[_Leaf]:
     if horizontal:
         typical_height = median(it.height for it in horizontal)
         origin = min(it.x0 for it in horizontal)
-        _xy_cut(horizontal, origin, [0], _MIN_GUTTER * typical_height, out)
+        _xy_cut(horizontal, origin, [0], typical_height, out)
     for item in sorted(vertical, key=lambda it: it.y0):
         tops = [min(it.y0 for it in leaf.items) for leaf in out]
         position = next((k for k, top in enumerate(tops) if top > item.y0), len(out))
