@@ -156,7 +156,7 @@ def test_batch_killed_midway_resumes_without_loss_or_duplicates(receipts: Path, 
     assert (tmp_path / "results.csv").exists()
     # A third run with the same arguments has nothing to do.
     again = subprocess.run(_batch_cmd(receipts, out), env=_batch_env(), capture_output=True, text=True)
-    assert "7 already done, 0 extracted" in again.stderr
+    assert "7 already done, 0 extracted, 0 failed in this run" in again.stderr
     assert len(_records(out)) == 7
 
 

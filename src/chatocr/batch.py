@@ -173,6 +173,8 @@ class BatchSummary:
     total: int
     skipped: int
     succeeded: int = 0
+    failed_now: int = 0
+    # Every failure among the inputs, from this run and from earlier runs of the same batch.
     failed: list[Record] = field(default_factory=list)
 
     @property
@@ -217,7 +219,7 @@ def run_batch(
     def collect(record: Record) -> None:
         results.append(record)
         if "error" in record:
-            summary.failed.append(record)
+            summary.failed_now += 1
         else:
             summary.succeeded += 1
         if on_record:
@@ -226,8 +228,9 @@ def run_batch(
     if pending:
         run = _run_ray if runner == "ray" else _run_local
         run(pending, options, schema, workers, collect)
+    wanted = set(inputs)
+    summary.failed = [r for r in results.records() if r["file"] in wanted and "error" in r]
     if csv_path:
-        wanted = set(inputs)
         write_csv((r for r in results.records() if r["file"] in wanted), schema.names, csv_path)
     return summary
 

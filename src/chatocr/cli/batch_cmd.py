@@ -104,9 +104,11 @@ def batch(
 
     stderr.print(
         f"{summary.total} documents: {summary.skipped} already done, {summary.succeeded} extracted,"
-        f" {len(summary.failed)} failed -> {out}",
+        f" {summary.failed_now} failed in this run -> {out}",
         highlight=False,
     )
+    if summary.failed:
+        stderr.print(f"{len(summary.failed)} documents failed (use --retry-failed to run them again):")
     for record in summary.failed:
         error = record["error"]
         stderr.print(f"  [red]failed[/red] {record['file']}: [{error['code']}] {error['message']}", highlight=False)
