@@ -70,7 +70,7 @@ def test_retry_failed_removes_error_records(tmp_path: Path) -> None:
 def test_corrupt_results_file_is_a_clear_error(tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     out.write_text("not json\n")
-    with pytest.raises(InputFileError, match="r.jsonl:1"):
+    with pytest.raises(InputFileError, match=r"r\.jsonl:1"):
         ResultsFile(out).done(retry_failed=False)
 
 
@@ -128,7 +128,10 @@ def _records(out: Path) -> list[dict[str, object]]:
 def test_batch_killed_midway_resumes_without_loss_or_duplicates(receipts: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     proc = subprocess.Popen(
-        _batch_cmd(receipts, out), env=_batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        _batch_cmd(receipts, out),
+        env=_batch_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     deadline = time.time() + 300
@@ -177,7 +180,10 @@ def test_batch_on_local_ray(receipts: Path, tmp_path: Path) -> None:
     env = _batch_env()
     env.pop("RAY_ADDRESS", None)
     proc = subprocess.run(
-        _batch_cmd(receipts, out, "--runner", "ray", "--workers", "2"), env=env, capture_output=True, text=True,
+        _batch_cmd(receipts, out, "--runner", "ray", "--workers", "2"),
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     records = _records(out)
