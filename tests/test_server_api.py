@@ -412,3 +412,16 @@ def test_models_load_once_per_backend_profile(png: bytes) -> None:
         job = c.post("/v1/jobs", files={"file": ("r.png", png)}, data={"fields": "total", "backend": "b"}).json()
         assert wait_for_job(c, job["id"])["status"] == "done"
     assert created == ["m1", "m2"]
+
+
+def test_schema_as_text_or_as_an_uploaded_file(png: bytes) -> None:
+    schema = "fields:\n  - name: total\n    type: amount\n  - name: 开票日期\n    type: date\n"
+    with TestClient(create_app(ServerSettings(), extractor_factory=QuickExtractor)) as c:
+        as_text = c.post("/v1/extract", files={"file": ("r.png", png)}, data={"schema": schema})
+        as_file = c.post("/v1/extract", files={"file": ("r.png", png), "schema": ("s.yaml", schema.encode())})
+        as_json = c.post(
+            "/v1/extract", files={"file": ("r.png", png)}, data={"schema": '{"fields": [{"name": "total"}]}'}
+        )
+    assert as_text.status_code == as_file.status_code == as_json.status_code == 200
+    assert list(as_text.json()["fields"]) == list(as_file.json()["fields"]) == ["total", "开票日期"]
+    assert list(as_json.json()["fields"]) == ["total"]

@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatocr import __version__
-from chatocr.errors import ChatOCRError, OptionsError, QueueFullError
+from chatocr.errors import ChatOCRError, OptionsError, QueueFullError, SpecError
 from chatocr.fields.spec import Schema
 from chatocr.server.jobs import Job, JobStore
 from chatocr.server.middleware import ApiKeyMiddleware, BodyLimitMiddleware
@@ -198,14 +198,15 @@ def create_app(settings: ServerSettings | None = None, *, extractor_factory: Ext
         fields: Annotated[str | None, Form(description="comma-separated field names")] = None,
         template: Annotated[str | None, Form(description="bundled template name (GET /v1/templates)")] = None,
         schema_text: Annotated[
-            str | None, Form(alias="schema", description="schema document as JSON or YAML text")
+            UploadFile | str | None,
+            Form(alias="schema", description="schema document as JSON or YAML (text or an uploaded file)"),
         ] = None,
         backend: Annotated[str | None, Form(description="one of the backend profiles this server offers")] = None,
     ) -> dict[str, Any]:
         """Answer the requested fields for one document: the `chatocr extract --format json` record."""
         started = time.perf_counter()
         data = await read_upload(request, file, {"file", "fields", "template", "schema", "backend"})
-        spec = parse_spec(fields, template, schema_text)
+        spec = parse_spec(fields, template, await _text_of(schema_text))
         profile = service.profile(backend)
         fmt = service.check_upload(data, max_pages=settings.max_sync_pages)
         result = await queue.run(service.extract, data, spec, profile, file.filename or "")
@@ -228,12 +229,12 @@ def create_app(settings: ServerSettings | None = None, *, extractor_factory: Ext
         kind: Annotated[Literal["extract", "ocr"], Form(description="extract (default) or ocr")] = "extract",
         fields: Annotated[str | None, Form()] = None,
         template: Annotated[str | None, Form()] = None,
-        schema_text: Annotated[str | None, Form(alias="schema")] = None,
+        schema_text: Annotated[UploadFile | str | None, Form(alias="schema")] = None,
         backend: Annotated[str | None, Form()] = None,
     ) -> dict[str, Any]:
         """Start a job; poll `GET /v1/jobs/{id}` for status, progress and the result."""
         data = await read_upload(request, file, {"file", "kind", "fields", "template", "schema", "backend"})
-        spec = parse_spec(fields, template, schema_text) if kind == "extract" else None
+        spec = parse_spec(fields, template, await _text_of(schema_text)) if kind == "extract" else None
         profile = service.profile(backend)
         fmt = service.check_upload(data, max_pages=None)
         job = jobs.create(kind)
@@ -313,6 +314,19 @@ def _run_job(
             job, status="failed", stage="failed", error={"code": "internal_error", "message": "internal server error"}
         )
         log.error("job %s failed: %s", job.id, exc.__class__.__name__, exc_info=exc)
+
+
+async def _text_of(part: UploadFile | str | None) -> str | None:
+    """A form part given as text or as an uploaded file (e.g. a schema.yaml), as text."""
+    if part is None or isinstance(part, str):
+        return part
+    raw = await part.read(_FORM_OVERHEAD_BYTES + 1)
+    if len(raw) > _FORM_OVERHEAD_BYTES:
+        raise SpecError(f"the 'schema' part is over {_FORM_OVERHEAD_BYTES // 1024} KiB")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError("the 'schema' part is not UTF-8 text") from None
 
 
 async def _purge_loop(jobs: JobStore) -> None:
