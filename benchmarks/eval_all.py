@@ -67,7 +67,11 @@ def shown(command: list[str]) -> str:
 def make_dev_set(limit: int | None, cache: Path) -> tuple[Path | None, str]:
     """Generate (or reuse) the first N documents of the Chinese development set."""
     n = min(limit, DEV_SET_SIZE) if limit else DEV_SET_SIZE
-    folder = cache / f"zh_dev_seed{DEV_SET_SEED}_n{n}"
+    try:  # a new generator version makes different documents: a new folder (and so a new run folder)
+        from chatocr.data.synth.generator import GENERATOR_VERSION as version
+    except ImportError:
+        version = 0
+    folder = cache / f"zh_dev_seed{DEV_SET_SEED}_g{version}_n{n}"
     probe = subprocess.run([*chatocr_command(), "data", "synth", "--help"], capture_output=True, text=True)
     if probe.returncode != 0:
         return None, "skipped: `chatocr data synth` is not available in this checkout"
@@ -140,7 +144,9 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
             lines.append(f"| {row['set']} | {row.get('note', 'not run')} |" + " |" * 9)
             continue
         lines.append(
-            f"| {row['set']} | {overall['documents']} | {fmt(overall['f1'])} | {fmt(overall['f1_strict'])} | "
+            f"| {row['set']} | {overall['documents']}"
+            + (f" ({overall['errors']} failed)" if overall["errors"] else "")
+            + f" | {fmt(overall['f1'])} | {fmt(overall['f1_strict'])} | "
             f"{fmt(overall['precision'])} | {fmt(overall['recall'])} | {fmt(overall['null_accuracy'])} | "
             f"{fmt(overall['grounding_rate'])} | {fmt(overall['ece'])} | {fmt(overall['seconds_per_doc'], 2)} | "
             f"{fmt(overall['peak_rss_mb'], 0)} |"
@@ -150,7 +156,8 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         "How it is counted (field level, micro-averaged over documents and fields): a non-null answer that matches "
         "the label is a true positive; a non-null wrong answer is a false positive, and also a false negative when "
         "the field is labelled; a non-null answer to a field the document does not hold is a false positive; a null "
-        "answer to a labelled field is a false negative. F1 uses the tolerant match (equal after NFKC, case and "
+        "answer to a labelled field is a false negative; a document whose extraction failed counts all its labelled "
+        "fields as false negatives. F1 uses the tolerant match (equal after NFKC, case and "
         "whitespace normalisation, the same date or amount, or edit similarity >= 0.9; whitespace is ignored for "
         "WildReceipt and Chinese text); F1 strict needs identical text. Null accuracy: the share of absent fields "
         "answered null (only the Chinese set declares absent fields). Grounding rate: the share of non-null printed "

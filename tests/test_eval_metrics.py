@@ -143,6 +143,8 @@ def test_field_f1_tolerant_hand_computed() -> None:
     assert summary["fields"]["date"]["f1"] == pytest.approx(1.0)
     assert summary["fields"]["address"]["precision"] is None  # nothing answered: undefined
     assert summary["fields"]["address"]["recall"] == 0.0
+    assert summary["fields"]["address"]["f1"] == 0.0  # labelled but never answered: a total miss
+    assert summary["fields"]["tax"]["f1"] is None  # neither labelled nor answered: nothing to score
     assert summary["fields"]["tel"]["precision"] == 0.0
     metric.reset()
     assert metric.summary()["overall"]["tp"] == 0

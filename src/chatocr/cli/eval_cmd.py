@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,7 +71,8 @@ def eval_command(
     ] = None,
 ) -> None:
     """Evaluate extraction on a labelled dataset: predictions.jsonl, metrics.json, report.md, charts."""
-    stdout = Console()
+    # piped output (logs, benchmark scripts) gets a wide table rather than rich's 80 columns
+    stdout = Console() if sys.stdout.isatty() else Console(width=160)
     try:
         if compare is not None:
             from chatocr.eval.compare import compare_runs, print_comparison

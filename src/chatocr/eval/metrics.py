@@ -47,8 +47,10 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _f1(precision: float | None, recall: float | None) -> float | None:
-    if precision is None or recall is None:
+    """Harmonic mean; an undefined side (nothing answered, or nothing labelled) counts as 0."""
+    if precision is None and recall is None:
         return None
+    precision, recall = precision or 0.0, recall or 0.0
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 

@@ -69,10 +69,10 @@ def fields_by_support(metrics: dict[str, Any], limit: int) -> list[str]:
 def summary_table(metrics: dict[str, Any], title: str = "chatocr eval") -> Table:
     """The overall row and the most frequent fields, for the terminal."""
     table = Table(title=title)
-    table.add_column("field", overflow="ellipsis", no_wrap=True, min_width=10, max_width=28)
+    table.add_column("field", overflow="ellipsis", no_wrap=True, min_width=10, max_width=24)
     for _, header in OVERALL_COLUMNS[:8]:
-        table.add_column(header, justify="right")
-    table.add_column("n", justify="right")
+        table.add_column(header, justify="right", no_wrap=True, min_width=5)
+    table.add_column("n", justify="right", no_wrap=True)
     keys = [key for key, _ in OVERALL_COLUMNS[:8]]
     for name in fields_by_support(metrics, 20):
         row = metrics["fields"][name]
@@ -144,8 +144,8 @@ def write_charts(run_dir: Path, scored: Scored, title: str) -> list[str]:
         ax.set_xlim(0, 1)
         ax.set_xlabel("F1")
         more = len(metrics["fields"]) - len(names)
-        ax.set_title(f"{title}: F1 per field" + (f" ({len(names)} most frequent)" if more > 0 else ""))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.0 / max(len(names), 3)), ncol=2, fontsize=8)
+        ax.set_title(f"{title}: F1 per field" + (f" ({len(names)} most frequent)" if more > 0 else ""), pad=20)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=8, frameon=False)
         fig.tight_layout()
         fig.savefig(charts_dir / FIELD_CHART, dpi=110, bbox_inches="tight")
         plt.close(fig)
