@@ -425,3 +425,10 @@ def test_schema_as_text_or_as_an_uploaded_file(png: bytes) -> None:
     assert as_text.status_code == as_file.status_code == as_json.status_code == 200
     assert list(as_text.json()["fields"]) == list(as_file.json()["fields"]) == ["total", "开票日期"]
     assert list(as_json.json()["fields"]) == ["total"]
+
+
+def test_openapi_documents_the_api_key(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert spec["paths"]["/v1/extract"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
