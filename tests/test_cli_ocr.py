@@ -174,3 +174,12 @@ def test_real_command_keeps_stdout_pure_json_lines(tmp_path: Path, render_text: 
     _assert_reads(records[2], ["SIDEWAYS PHOTO", "Line two here", "Third line 42"])
     assert "INFO" not in proc.stderr and "Traceback" not in proc.stderr
     assert "[input_file]" in proc.stderr
+
+
+def test_a_document_can_come_on_stdin(tmp_path: Path, words_engine: str) -> None:
+    data = _write_png(tmp_path / "in.png").read_bytes()
+    result = runner.invoke(app, ["ocr", "-", "--engine", words_engine], input=data)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    _check_page_record(record)
+    assert record["file"] == "-" and record["pages"][0]["width"] == 300

@@ -21,7 +21,7 @@ class OcrFormat(StrEnum):
 
 @app.command()
 def ocr(
-    files: Annotated[list[str], typer.Argument(help="image or PDF files")],
+    files: Annotated[list[str], typer.Argument(help="image or PDF files; - reads one from stdin")],
     engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`); default rapidocr")] = None,
     format: Annotated[
         OcrFormat, typer.Option("--format", "-f", help="json: one JSON object per file per line; text; layout")
@@ -59,7 +59,8 @@ def ocr(
         raise fail(exc) from None
 
     def process(path: str) -> None:
-        doc = run(path, options=options, name=path)
+        source: str | bytes = sys.stdin.buffer.read() if path == "-" else path  # "-": the document on stdin
+        doc = run(source, options=options, name=path)
         if format is OcrFormat.json:
             emit(doc.export())
         else:
