@@ -151,6 +151,22 @@ def test_key_value_form_keeps_each_pair_on_one_row() -> None:
         assert "  " in out[out.index(key) + len(key) :]  # the printed gap is kept
 
 
+def test_form_with_multi_line_values_keeps_each_key_before_its_value() -> None:
+    form = [
+        ("Company:", ["Sunrise Trading Co., Ltd."]),
+        ("Address:", ["No. 8 Harbour Road,", "Building 3, Floor 12,", "Nanshan District,", "Shenzhen,", "518000"]),
+        ("Scope:", ["Import and export,", "software development,", "consulting,", "training,", "leasing"]),
+    ]
+    lines, y = [], 100
+    for key, values in form:
+        lines.append(make_line(key, 60, y))
+        for k, value in enumerate(values):
+            lines.append(make_line(value, 300, y + 1 + 30 * k))
+        y += 30 * len(values) + 12
+    ordered = texts(order_lines(lines[::-1]))
+    assert ordered == [t for key, values in form for t in (key, *values)]
+
+
 # ------------------------------------------------------------------------ skew
 
 

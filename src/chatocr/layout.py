@@ -37,7 +37,7 @@ _ROW_TOLERANCE = 0.5
 _MIN_GUTTER = 0.6
 # Bands further apart than this many line heights are not read as one column block.
 _MAX_BAND_GAP = 3.0
-# Sides whose lines have a partner on the other side this often are a table or a form.
+# Sides where this share of one side's lines has a partner on the other side are a table or a form.
 _ALIGNED_SHARE = 0.5
 # A side of running text: lines this long (characters) that fill most of the side's width.
 _PROSE_CHARS = 12
@@ -241,8 +241,10 @@ def _merge_spans(spans: list[tuple[float, float]], min_gap: float) -> list[tuple
 
 
 def _aligned_share(left: list[_Item], right: list[_Item]) -> float:
-    """Share of lines that have a partner on the same row on the other side."""
-    return (_count_paired(left, right) + _count_paired(right, left)) / (len(left) + len(right))
+    """How row-aligned two sides are: the larger of the two sides' shares of lines with a partner
+    on the other side.  Taking the larger share keeps a form whose values run over several lines
+    (every key has a partner, most value lines do not) recognised as a form."""
+    return max(_count_paired(left, right) / len(left), _count_paired(right, left) / len(right))
 
 
 def _count_paired(items: list[_Item], others: list[_Item]) -> int:
