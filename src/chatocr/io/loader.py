@@ -8,6 +8,7 @@ costs a few bytes of reading, not gigabytes of memory.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -219,6 +220,14 @@ def to_rgb_array(frame: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(frame.convert("RGB"), dtype=np.uint8))
 
 
+def _exif_upright(frame: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag (phone photos come out as shown); a broken tag is ignored."""
+    try:
+        return ImageOps.exif_transpose(frame)
+    except (SyntaxError, ValueError, TypeError, KeyError, struct.error):
+        return frame
+
+
 def load_image(data: bytes, name: str, limits: Limits) -> list[PageInput]:
     """Decode an image; every frame of a multi-page TIFF is a page, other formats give one page."""
     # A truncated file must be an error, not a half-grey page (another library may flip this).
@@ -240,7 +249,7 @@ def load_image(data: bytes, name: str, limits: Limits) -> list[PageInput]:
                 if index:
                     img.seek(index)
                     _check_pixels(img.width, img.height, name, limits)
-                frame = ImageOps.exif_transpose(img)  # EXIF orientation: phone photos come out as shown
+                frame = _exif_upright(img)
                 pages.append(PageInput(number=index + 1, image=to_rgb_array(frame), meta={"format": img.format}))
             return pages
     except ChatOCRError:
