@@ -59,6 +59,10 @@ def extract(
             "ocr.engine": engine,
         }
         options = Options.create(**overrides)
+        # An unknown backend name is a usage error: report it before reading any file.
+        from chatocr.backends import BACKENDS
+
+        BACKENDS.factory(options.backend.name)
     except ChatOCRError as exc:
         raise fail(exc) from None
 

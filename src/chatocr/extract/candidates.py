@@ -127,7 +127,8 @@ def _alias_pattern(alias: str) -> re.Pattern[str]:
     core = nfkc(alias).strip().rstrip(":：")
     body = r"\s*".join(re.escape(ch) for ch in core if not ch.isspace())
     if re.search(r"[A-Za-z]", core):
-        body = r"(?<![A-Za-z])" + body + r"(?![A-Za-z])"
+        # Long keys may be glued to the previous word by OCR ("OrderTotal"); short ones ("No") may not.
+        body = ("" if len(core) >= 5 else r"(?<![A-Za-z])") + body + r"(?![a-z])"
     return re.compile(body, re.IGNORECASE)
 
 
@@ -160,7 +161,8 @@ _ADDRESS_WORD = re.compile(
     r"\b(jalan|jln|taman|tmn|lorong|lot|no\.?|blok|block|lebuh|persiaran|kampung|kg|bandar|batu|"
     r"kuala|lumpur|selangor|johor|bahru|penang|pulau|pinang|melaka|perak|pahang|kedah|sabah|sarawak|"
     r"street|st\.|road|rd\.?|ave\.?|avenue|blvd|suite|ste|floor|fl|drive|dr\.?|lane|ln|hwy|highway|"
-    r"way|plaza|city|[A-Z]{2}\s+\d{5})\b|\b\d{5}\b|路|街|号|区|市|省|县|镇|村|大道|巷|弄|楼|室",
+    r"way|plaza|city)\b|(street|blvd|avenue|road|highway|drive|boulevard)|[A-Z]{2},?\s*\d{5}|(?<!\d)\d{5}(?!\d)|"
+    r"路|街|号|区|市|省|县|镇|村|大道|巷|弄|楼|室",
     re.IGNORECASE,
 )
 _PHONE_RE = re.compile(r"(?<![\d])(\+?\(?\d{2,4}\)?[\s\-.]?\d{3,4}[\s\-.]?\d{3,5})(?![\d])")
@@ -392,14 +394,14 @@ def address_candidates(view: DocView) -> list[Candidate]:
             continue
         break
     # The address usually ends at the line holding the postcode (plus a state name after it).
-    post = [k for k, b in enumerate(block) if re.search(r"\b\d{5}\b", b.text)]
+    post = [k for k, b in enumerate(block) if re.search(r"(?<!\d)\d{5}(?!\d)", b.text)]
     if post:
         end = post[-1] + 1
         if end < len(block) and re.fullmatch(r"[A-Za-z .]{3,25}", trim(block[end].text)):
             end += 1
         block = block[:end]
     if block:
-        joined = " ".join(trim(nfkc(b.text)) for b in block)
+        joined = trim(" ".join(nfkc(b.text).strip() for b in block))
         out.append(Candidate(joined, [b.index for b in block], 0.75, "position:address_block"))
         for b in block:
             out.append(Candidate(trim(nfkc(b.text)), [b.index], 0.4, "position:address_line"))
@@ -434,7 +436,8 @@ def generate(view: DocView, spec: FieldSpec, *, use_pairing: bool = True, use_sp
         pairs = pair_candidates(view, spec, kind)
         _apply_occurrence(pairs, hint.occurrence)
         cands += pairs
-    if use_spans and kind in TYPED_KINDS:
+    # A bare code-like span without its printed key is too weak to offer (it is any number on the page).
+    if use_spans and kind in TYPED_KINDS and (kind != "code" or spec.pattern):
         spans = span_candidates(view, kind)
         if kind == "station":
             _apply_occurrence(spans, hint.occurrence)

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # hybrid strategy: a candidate this strong and this far ahead of the next is taken without the model.
 DECISIVE_SCORE = 0.8
 DECISIVE_MARGIN = 0.15
+# hybrid strategy: the model overrides the best-scored candidate only when it is at least this sure.
+MODEL_OVERRIDE_PROBABILITY = 0.6
 # rules strategy / fallback: below this prior a candidate is not an answer.
 MIN_RULE_SCORE = 0.3
 # grounding: partial-ratio similarity (0..100) a value must reach against its source lines.
@@ -126,6 +128,11 @@ def stage_choose(
                 ) from None
     assert completion is not None
     probability = choice_probability(completion.token_logprobs, answer)
+    if strategy == "hybrid" and answer != 0 and (probability is None or probability < MODEL_OVERRIDE_PROBABILITY):
+        # The model disagrees with the best-scored candidate but is unsure: keep the candidate, with less confidence.
+        if top.score < MIN_RULE_SCORE:
+            return Choice(None, 1.0 - top.score, True, probability)
+        return Choice(top, top.score * 0.8, True, probability)
     if answer is None:
         return Choice(None, probability if probability is not None else 0.5, True, probability)
     chosen = offered[answer]

@@ -33,6 +33,8 @@ class FieldHint:
     capture: tuple[str, ...] = ()
     # When two fields share a printed key (购买方/销售方 "名称"): which occurrence belongs to this field.
     occurrence: str | None = None
+    # A regular expression a valid (normalised) value matches.
+    pattern: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -40,14 +42,15 @@ T, D, A, N = FieldType.text, FieldType.date, FieldType.amount, FieldType.number
 
 _TOTAL_ALIASES = (
     "Total", "TOTAL", "Grand Total", "GRAND TOTAL", "Total Amount", "Amount Due", "Nett Total", "Net Total",
-    "Total (RM)", "Total Incl GST", "Rounded Total", "Total Due", "Balance Due", "合计", "总计", "总金额", "应付",
+    "Total (RM)", "Total Incl GST", "Rounded Total", "Total Due", "Balance Due", "Bal Due", "Amount", "合计", "总计",
+    "总金额", "应付",
 )  # fmt: skip
 
 LEXICON: dict[str, FieldHint] = {
     # --- receipts (en) ---
-    "company": FieldHint(T, "company", ("Company", "Store", "Merchant"), "the seller / store / company name"),
-    "store_name": FieldHint(T, "company", ("Store", "Shop", "Merchant"), "the store name"),
-    "store name": FieldHint(T, "company", ("Store", "Shop", "Merchant"), "the store name"),
+    "company": FieldHint(T, "company", ("Company Name", "Merchant"), "the seller / store / company name"),
+    "store_name": FieldHint(T, "company", ("Store Name", "Merchant"), "the store name"),
+    "store name": FieldHint(T, "company", ("Store Name", "Merchant"), "the store name"),
     "merchant": FieldHint(T, "company", ("Merchant", "Store"), "the merchant name"),
     "address": FieldHint(T, "address", ("Address", "Addr", "地址"), "the postal address of the seller"),
     "store_addr": FieldHint(T, "address", ("Address", "Addr"), "the store address"),
@@ -73,8 +76,10 @@ LEXICON: dict[str, FieldHint] = {
     "比赛单位承办单位": FieldHint(T, "company", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位",
                           capture=(r"^(.{2,40}?(?:委员会|组委会|协会|学会|大学|学院|中心|教育厅|教育部|公司))$",)),
     # --- VAT invoice ---
-    "发票代码": FieldHint(T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code"),
-    "发票号码": FieldHint(T, "code", ("发票号码", "No", "NO"), "发票号码（8位数字）", "code"),
+    "发票代码": FieldHint(T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code",
+                      pattern=r"\d{10,12}"),
+    "发票号码": FieldHint(T, "code", ("发票号码", "No", "NO"), "发票号码（8位数字）", "code",
+                      pattern=r"\d{8}(\d{12})?"),
     "开票日期": FieldHint(D, "date", ("开票日期",), "开票日期", "date_iso"),
     "购买方名称": FieldHint(T, "company", ("购买方名称", "名称", "购方名称"), "购买方（买方）名称", occurrence="first"),
     "购买方纳税人识别号": FieldHint(T, "credit_code", ("纳税人识别号", "购买方纳税人识别号"), "购买方纳税人识别号",
@@ -99,7 +104,8 @@ LEXICON: dict[str, FieldHint] = {
                       capture=(r"\d{6,10}\*{2,}\d{2,4}[\dXx]?\s*([\u4e00-\u9fa5·]{2,5})",
                                r"([\u4e00-\u9fa5·]{2,5})\s*\d{6,10}\*{2,}")),
     # --- business licence ---
-    "统一社会信用代码": FieldHint(T, "credit_code", ("统一社会信用代码", "信用代码"), "18位统一社会信用代码", "code"),
+    "统一社会信用代码": FieldHint(T, "credit_code", ("统一社会信用代码", "信用代码"), "18位统一社会信用代码", "code",
+                          pattern=r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}"),
     "名称": FieldHint(T, "company", ("名称", "企业名称"), "企业名称"),
     "类型": FieldHint(T, "text", ("类型", "企业类型", "公司类型"), "企业类型"),
     "法定代表人": FieldHint(T, "person", ("法定代表人", "负责人", "经营者"), "法定代表人姓名"),
@@ -169,6 +175,7 @@ def spec_from_name(name: str) -> FieldSpec:
         type=hint.type,
         aliases=[a for a in aliases if a],
         normalize=hint.normalize,
+        pattern=hint.pattern,
     )
 
 

@@ -135,6 +135,6 @@ def load_schema(
         return load_template(template)
     if isinstance(schema, Schema):
         return schema
-    if isinstance(schema, dict):
+    if isinstance(schema, dict | list):
         return schema_from_data(schema, origin="schema dict")
     return load_schema_file(schema)  # type: ignore[arg-type]

