@@ -106,10 +106,14 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:
     )
 
 
-def _signed(delta: float | None) -> str:
+LOWER_IS_BETTER = {"ece", "seconds_per_doc", "peak_rss_mb"}
+
+
+def _signed(delta: float | None, lower_is_better: bool = False) -> str:
     if delta is None:
         return ""
-    colour = "green" if delta > 0 else "red" if delta < 0 else "dim"
+    better = delta < 0 if lower_is_better else delta > 0
+    colour = "dim" if delta == 0 else "green" if better else "red"
     return f"[{colour}]{delta:+.3f}[/{colour}]"
 
 
@@ -119,7 +123,7 @@ def print_comparison(comparison: Comparison, console: Console, label_a: str = "A
     for header in (label_a, label_b, "delta"):
         table.add_column(header, justify="right")
     for key, (a, b, delta) in comparison.overall.items():
-        table.add_row(key, fmt(a), fmt(b), _signed(delta))
+        table.add_row(key, fmt(a), fmt(b), _signed(delta, key in LOWER_IS_BETTER))
     console.print(table)
 
     table = Table(title="per field (largest F1 change first)")
