@@ -237,8 +237,11 @@ def test_synthesize_writes_dataset_layout_and_resumes(tmp_path: Path) -> None:
         labels = json.loads((out / "labels" / f"{doc_id}.json").read_text(encoding="utf-8"))
         absent = json.loads((out / "absent" / f"{doc_id}.json").read_text(encoding="utf-8"))
         meta = json.loads((out / "meta" / f"{doc_id}.json").read_text(encoding="utf-8"))
+        lines = json.loads((out / "ocr" / f"{doc_id}.json").read_text(encoding="utf-8"))
         assert isinstance(labels, dict) and isinstance(absent, list) and meta["id"] == doc_id
         assert set(labels) | set(absent) == set(kinds()[meta["kind"]].fields)
+        assert lines and all(len(line["box"]) == 8 and line["text"] for line in lines)
+    assert json.loads((out / "dataset.json").read_text(encoding="utf-8")) == {"missing_is_absent": True}
     assert not list(out.rglob("*.tmp"))
     # Simulate an interrupted run: one document lost its meta file, another its image.
     (out / "meta" / "receipt_00001.json").unlink()

@@ -5,12 +5,15 @@ Layout (as in /work/shared/benchmarks)::
     OUT/images/<id>.jpg     the degraded page
     OUT/labels/<id>.json    {field: value} for the fields printed on the document
     OUT/absent/<id>.json    [field, ...] template fields not on the document
+    OUT/ocr/<id>.json       ground-truth text lines [{"box": [x1, y1, ... x4, y4], "text": ...}]
     OUT/meta/<id>.json      kind, layout, seed, degradations, field and line boxes
+    OUT/dataset.json        evaluation options (labels are complete: a missing field is absent;
+                            Chinese sets compare values ignoring whitespace)
     OUT/synth.json          the run's parameters (a resumed run must use the same ones)
 
 Each file is written to a temporary name and renamed, and ``meta`` is written last, so a
-document is complete exactly when its meta file exists; an interrupted run resumes by
-skipping complete documents.
+document is complete when all its files exist; an interrupted run resumes by skipping
+complete documents.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from chatocr.data.synth.generator import GENERATOR_VERSION, PlannedDoc, SynthDocument, plan, render
 from chatocr.errors import DatasetError, OptionsError
 
-SUBDIRS = ("images", "labels", "absent", "meta")
+SUBDIRS = ("images", "labels", "absent", "ocr", "meta")  # meta last: it marks a complete document
 
 
 @dataclass
@@ -64,10 +67,18 @@ def is_complete(out: Path, doc_id: str) -> bool:
     return all((out / sub / f"{doc_id}.{'jpg' if sub == 'images' else 'json'}").is_file() for sub in SUBDIRS)
 
 
+def ground_truth_lines(doc: SynthDocument) -> list[dict[str, Any]]:
+    """The printed lines in the shared benchmarks' ``ocr/<id>.json`` form (flat 8-number boxes)."""
+    return [
+        {"box": [round(v) for point in line["box"] for v in point], "text": line["text"]} for line in doc.meta["lines"]
+    ]
+
+
 def write_document(out: Path, doc: SynthDocument) -> None:
     atomic_write(out / "images" / f"{doc.id}.jpg", doc.jpeg_bytes())
     atomic_write(out / "labels" / f"{doc.id}.json", _json_bytes(doc.labels))
     atomic_write(out / "absent" / f"{doc.id}.json", _json_bytes(doc.absent))
+    atomic_write(out / "ocr" / f"{doc.id}.json", _json_bytes(ground_truth_lines(doc), compact=True))
     atomic_write(out / "meta" / f"{doc.id}.json", _json_bytes(doc.meta, compact=True))
 
 
@@ -130,6 +141,8 @@ def synthesize(
     _check_manifest(out, params)
     for sub in SUBDIRS:
         (out / sub).mkdir(exist_ok=True)
+    evaluation = {"missing_is_absent": True, **({"ignore_whitespace": True} if lang == "zh" else {})}
+    atomic_write(out / "dataset.json", _json_bytes(evaluation))
     written = skipped = 0
     by_kind: dict[str, int] = {}
     by_layout: dict[str, int] = {}
