@@ -163,8 +163,9 @@ def test_typed_spans_chinese_ids() -> None:
 
 
 def test_shared_key_first_and_last_occurrence() -> None:
-    doc = _doc([["购买方"], ["名称：北京甲公司"], ["纳税人识别号：91110108MA01ABCD2X"], ["销售方"], ["名称：上海乙公司"],
-                ["纳税人识别号：91310000MA1FL0000Y"]])  # fmt: skip
+    rows = [["购买方"], ["名称：北京甲公司"], ["纳税人识别号：91110108MA01ABCD2X"]]
+    rows += [["销售方"], ["名称：上海乙公司"], ["纳税人识别号：91310000MA1FL0000Y"]]
+    doc = _doc(rows)
     fields = "购买方名称,销售方名称,购买方纳税人识别号,销售方纳税人识别号"
     assert _best(doc, fields, "购买方名称") == "北京甲公司"
     assert _best(doc, fields, "销售方名称") == "上海乙公司"
