@@ -432,3 +432,8 @@ def test_openapi_documents_the_api_key(client: TestClient) -> None:
     assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert spec["paths"]["/v1/extract"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
     assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
+def test_an_unknown_backend_fails_at_start_up() -> None:
+    with pytest.raises(OptionsError, match="nosuch"):
+        create_app(ServerSettings(backends=dict([parse_backend_profile("x=nosuch")])))

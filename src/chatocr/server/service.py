@@ -105,6 +105,11 @@ def encode_png(image: np.ndarray, max_side: int = PAGE_IMAGE_MAX_SIDE) -> bytes:
 
 class ExtractionService:
     def __init__(self, settings: ServerSettings, extractor_factory: ExtractorFactory | None = None) -> None:
+        from chatocr.backends import BACKENDS
+
+        for options in settings.backends.values():
+            # An unknown backend fails at start-up, not on the first request the candidates cannot settle.
+            BACKENDS.factory(options.name)
         self.settings = settings
         self._factory = extractor_factory or default_extractor_factory
         self._extractors: dict[str, ExtractorLike] = {}
