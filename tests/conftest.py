@@ -5,7 +5,8 @@
   clean clone in the same place) or wherever ``CHATOCR_BENCHMARKS`` points; tests that need them
   skip with a clear reason when they are absent.
 * ``rapidocr_engine``: one RapidOCR engine for the whole session (models load once).
-* ``render_text``: draws lines of text (Chinese or English) into an RGB image with PIL.
+* ``render_text``: draws lines of text (Chinese or English) into an RGB image with PIL;
+  ``cjk_font``: the path of an installed CJK font.
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def find_font(cjk: bool = False) -> str | None:
         if Path(path).is_file():
             return path
     return None
+
+
+@pytest.fixture(scope="session")
+def cjk_font() -> str:
+    """Path of an installed CJK font file (skips when none is installed)."""
+    path = find_font(cjk=True)
+    if path is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    return path
 
 
 TextRenderer = Callable[..., np.ndarray]

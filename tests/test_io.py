@@ -228,6 +228,34 @@ def test_multi_page_text_pdf_gives_every_page_with_its_text_lines() -> None:
         assert page.meta["render"] == "dpi"
 
 
+def test_chinese_text_layer_comes_back_as_lines(cjk_font: str) -> None:
+    document = fpdf.FPDF()
+    document.add_page()
+    document.add_font("cjk", fname=cjk_font)
+    document.set_font("cjk", size=14)
+    document.text(20, 30, "发票代码：011002100611")
+    document.text(20, 45, "购买方名称 北京星河科技有限公司")
+    document.text(120, 45, "金额 ¥1234.50")
+    page = load_pages(bytes(document.output()))[0]
+    assert page.text_lines is not None
+    assert [line.text for line in page.text_lines] == [
+        "发票代码：011002100611",
+        "购买方名称 北京星河科技有限公司",
+        "金额 ¥1234.50",
+    ]
+
+
+def test_a_text_layer_of_unmapped_glyphs_is_not_used() -> None:
+    from chatocr.document import Line, box_from_rect
+    from chatocr.io.pdf import _readable
+
+    box = box_from_rect(0, 0, 10, 10)
+    assert _readable([Line(text="Invoice 发票 12.50", box=box, confidence=1.0)])
+    # Fonts without a ToUnicode map come out as control or private-use characters.
+    assert not _readable([Line(text="\x01\x02\x03\x04 ab", box=box, confidence=1.0)])
+    assert not _readable([Line(text="\ue000\ue001\ue002\ue003 ab", box=box, confidence=1.0)])
+
+
 def test_text_layer_boxes_sit_on_the_rendered_text() -> None:
     page = load_pages(_text_pdf([[(30, 40, "Grounded box check"), (30, 120, "Second line")]]))[0]
     assert page.text_lines is not None

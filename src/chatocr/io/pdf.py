@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import math
 import threading
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,8 @@ PDFIUM_LOCK = threading.RLock()
 _SCAN_COVERAGE = 0.8
 # A scanned page whose text layer is this short (a stamp, a page number) is still OCRed.
 _MIN_TEXT_CHARS_OVER_SCAN = 20
+# A text layer with more unmapped glyphs than this share is not used (see _readable).
+_MAX_UNREADABLE_SHARE = 0.3
 
 
 def _pdfium() -> Any:
@@ -164,6 +167,14 @@ def _group_lines(chars: list[_Char], mapper: _PageMapper) -> list[Line]:
     return lines
 
 
+def _readable(lines: list[Line]) -> bool:
+    """False for a text layer that is mostly unmapped glyphs (fonts without a ToUnicode map give
+    control or private-use characters); such a page is rendered and OCRed instead."""
+    chars = [char for line in lines for char in line.text if not char.isspace()]
+    unreadable = sum(1 for char in chars if char == "\ufffd" or unicodedata.category(char) in ("Cc", "Co", "Cs", "Cn"))
+    return bool(chars) and unreadable <= _MAX_UNREADABLE_SHARE * len(chars)
+
+
 def _scan_image_scale(page: Any, width_pt: float, height_pt: float) -> float | None:
     """Pixels per point of the page's one full-page image, or None if the page is not a single scan."""
     pdfium = _pdfium()
@@ -225,7 +236,7 @@ def _load_page(pdf: Any, index: int, name: str, limits: Limits, use_text_layer: 
         textpage = page.get_textpage()
         lines = _group_lines(_page_chars(textpage), _PageMapper(page, width_px, height_px))
         n_chars = sum(len(line.text) for line in lines)
-        if lines and not (reason == "scan" and n_chars < _MIN_TEXT_CHARS_OVER_SCAN):
+        if lines and not (reason == "scan" and n_chars < _MIN_TEXT_CHARS_OVER_SCAN) and _readable(lines):
             text_lines = lines
 
     def render() -> np.ndarray:
