@@ -8,7 +8,10 @@ import logging
 from chatocr.cli.app import app
 
 # Each module adds its commands to `app`; a module whose optional extra is missing is skipped.
-_COMMAND_MODULES = ["ocr_cmd", "extract_cmd", "eval_cmd", "data_cmd", "finetune_cmd", "serve_cmd", "batch_cmd"]
+_COMMAND_MODULES = [
+    "ocr_cmd", "extract_cmd", "eval_cmd", "data_cmd", "data_train_cmd", "finetune_cmd", "serve_cmd", "batch_cmd",
+    "backends_cmd",
+]  # fmt: skip
 
 
 def _load_commands() -> None:

@@ -129,3 +129,44 @@ def compare_logits(
         mean_correlation=float(np.mean(corr)),
         max_abs_diff=float(np.abs(hf - cpp).max()),
     )
+
+
+@dataclass
+class Speed:
+    prompt_tokens: int
+    prefill_tokens_per_s: float
+    generated_tokens: int
+    decode_tokens_per_s: float
+    load_seconds: float
+
+
+def measure_speed(
+    gguf_path: str | Path, prompt_ids: list[int], n_tokens: int = 48, threads: int = 2, repeats: int = 3
+) -> Speed:
+    """Prompt and generation throughput of llama-cpp-python on ``gguf_path`` (best of ``repeats``)."""
+    import time
+
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise MissingDependencyError("llama-cpp-python is not installed", hint="pip install 'chatocr[local]'") from None
+    started = time.perf_counter()
+    llm = Llama(
+        str(gguf_path), n_ctx=len(prompt_ids) + n_tokens + 16, n_threads=threads, n_threads_batch=threads, verbose=False
+    )
+    load_s = time.perf_counter() - started
+    best_prefill = best_decode = 0.0
+    for _ in range(repeats):
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(prompt_ids)
+        t1 = time.perf_counter()
+        generated = 0
+        for _token in llm.generate([], temp=0.0, top_k=1, reset=False):
+            generated += 1
+            if generated >= n_tokens:
+                break
+        t2 = time.perf_counter()
+        best_prefill = max(best_prefill, len(prompt_ids) / (t1 - t0))
+        best_decode = max(best_decode, generated / (t2 - t1))
+    return Speed(len(prompt_ids), round(best_prefill, 1), n_tokens, round(best_decode, 1), round(load_s, 2))
