@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chatocr.errors import DatasetError
+from chatocr.errors import DatasetError, OptionsError
 from chatocr.eval.dataset import load_dataset
 
 SHARED = Path("/work/shared/benchmarks")
@@ -94,7 +94,7 @@ def test_structural_errors(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="holds no documents"):
         load_dataset(tmp_path / "empty")
     root = make_dataset(tmp_path / "set", {"a": {"x": "1"}})
-    with pytest.raises(DatasetError, match="--limit must be at least 1"):
+    with pytest.raises(OptionsError, match="--limit must be at least 1"):
         load_dataset(root, limit=0)
     (root / "images" / "notes.txt").write_text("hi", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"notes\.txt: not an image"):

@@ -17,11 +17,12 @@ naming the offending file.  ``limit`` keeps the first N ids in sorted order.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatocr.errors import DatasetError
+from chatocr.errors import DatasetError, OptionsError
 from chatocr.eval.matching import MatchOptions
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pdf"}
@@ -68,7 +69,7 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[DatasetItem]:
         return iter(self.items)
 
 
@@ -140,7 +141,7 @@ def load_dataset(root: str | Path, *, limit: int | None = None, options: Dataset
     if not images_dir.is_dir() or not labels_dir.is_dir():
         raise DatasetError(f"{root}: a dataset folder needs images/ and labels/ sub-folders")
     if limit is not None and limit < 1:
-        raise DatasetError(f"--limit must be at least 1, not {limit}")
+        raise OptionsError(f"--limit must be at least 1, not {limit}")
 
     images: dict[str, Path] = {}
     for path in sorted(images_dir.iterdir()):
