@@ -123,3 +123,4 @@ def test_shared_benchmarks_load() -> None:
     assert len(funsd) == 5 and funsd.total == 149
     assert [item.id for item in funsd] == sorted(item.id for item in funsd)
     assert load_dataset(SHARED / "wildreceipt", limit=1).options.match.ignore_whitespace
+    assert load_dataset(SHARED / "kleister_nda", limit=1).options.missing_is_absent
