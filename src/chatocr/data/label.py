@@ -150,6 +150,8 @@ def label_images(
 ) -> LabelStats:
     """Label every image of ``images_dir`` into the dataset folder ``out`` (resumable)."""
     images_dir, out = Path(images_dir), Path(out)
+    if backend is None:
+        import chatocr.backends  # noqa: F401  (registers the built-in backends)
     teacher = backend or create_backend(options.backend)
     model_name = options.backend.model or teacher.describe()
     json_schema = teacher_schema(schema)

@@ -57,13 +57,18 @@ class SampleStats:
     per_field: dict[str, int] = field(default_factory=dict)
 
 
+def ocr_cache_path(image: Path, options: Options, cache: Path) -> Path:
+    """Where the OCR of ``image`` under ``options.ocr`` is cached: keyed by content and OCR settings."""
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()[:24]
+    settings = hashlib.sha256(options.ocr.model_dump_json().encode()).hexdigest()[:8]
+    return cache / f"{options.ocr.engine}-{settings}" / f"{digest}.json"
+
+
 def ocr_cached(image: Path, options: Options, cache: Path | None) -> Document:
     """OCR a document, reusing a cached result for the same bytes and engine settings."""
     if cache is None:
         return run_ocr(image, options.ocr, name=image.name)
-    digest = hashlib.sha256(image.read_bytes()).hexdigest()[:24]
-    settings = hashlib.sha256(options.ocr.model_dump_json().encode()).hexdigest()[:8]
-    path = cache / f"{options.ocr.engine}-{settings}" / f"{digest}.json"
+    path = ocr_cache_path(image, options, cache)
     if path.is_file():
         try:
             return Document.model_validate_json(path.read_text(encoding="utf-8"))
