@@ -41,8 +41,8 @@ CACHE = ROOT / ".cache" / "ocr"
 RESULTS = ROOT / "benchmarks" / "results"
 
 SROIE_FIELDS = ["company", "date", "address", "total"]
-DATE_FIELD = re.compile(r"date", re.IGNORECASE)
-AMOUNT_FIELD = re.compile(r"total|tax|tips|subtotal|amount", re.IGNORECASE)
+DATE_FIELD = re.compile(r"date|日期", re.IGNORECASE)
+AMOUNT_FIELD = re.compile(r"total|tax|tips|subtotal|amount|金额|税额|合计|票价", re.IGNORECASE)
 
 
 # ------------------------------------------------------------------ matching
@@ -76,20 +76,27 @@ def tolerant_match(field: str, pred: str | None, raw: str | None, label: str) ->
 # ------------------------------------------------------------------ data
 
 
+def dataset_folder(dataset: str) -> Path:
+    """``sroie`` -> the shared benchmark folder; ``synth:PATH`` -> a folder made by `chatocr data synth`."""
+    return Path(dataset.split(":", 1)[1]) if dataset.startswith("synth:") else DATA / dataset
+
+
 def load_items(dataset: str, limit: int | None) -> list[tuple[str, Path, dict[str, str]]]:
-    folder = DATA / dataset
+    folder = dataset_folder(dataset)
     items = []
     for label_path in sorted((folder / "labels").glob("*.json")):
         images = [p for p in (folder / "images").glob(label_path.stem + ".*")]
         if not images:
             continue
         labels = json.loads(label_path.read_text(encoding="utf-8"))
+        if dataset == "funsd" and not labels:
+            continue  # a form without question/answer pairs asks nothing
         items.append((label_path.stem, images[0], {k: str(v) for k, v in labels.items() if str(v).strip()}))
     return items[:limit] if limit else items
 
 
 def cached_ocr(dataset: str, doc_id: str, image: Path, options: Options) -> tuple[Document, float]:
-    path = CACHE / dataset / f"{doc_id}.json"
+    path = CACHE / dataset.replace(":", "_").replace("/", "_") / f"{doc_id}.json"
     if path.is_file():
         record = json.loads(path.read_text(encoding="utf-8"))
         seconds = float(record.pop("seconds", 0.0))
@@ -106,7 +113,7 @@ def cached_ocr(dataset: str, doc_id: str, image: Path, options: Options) -> tupl
 
 def ground_truth_ocr(dataset: str, doc_id: str, image: Path) -> Document | None:
     """The dataset's own OCR lines (ocr/<id>.json) as a Document: isolates extraction from OCR errors."""
-    path = DATA / dataset / "ocr" / f"{doc_id}.json"
+    path = dataset_folder(dataset) / "ocr" / f"{doc_id}.json"
     if not path.is_file():
         return None
     from PIL import Image
@@ -125,11 +132,14 @@ def ground_truth_ocr(dataset: str, doc_id: str, image: Path) -> Document | None:
     return Document(file=image.name, pages=[Page(page=1, width=width, height=height, lines=lines)])
 
 
-def schema_for(dataset: str, labels: dict[str, str], all_fields: list[str]) -> Schema:
+def schema_for(dataset: str, doc_id: str, labels: dict[str, str], all_fields: list[str]) -> Schema:
     if dataset == "sroie":
         return load_schema(template="receipt")
     if dataset == "wildreceipt":
         return load_schema(fields=all_fields)
+    if dataset.startswith("synth:"):
+        # Synthetic documents are named <template>_<n>; fields missing from a label are absent from the document.
+        return load_schema(template=doc_id.rsplit("_", 1)[0])
     # funsd (and others): the label keys are the printed questions; the answer is the value.
     return load_schema(schema={"fields": [{"name": k, "aliases": [k]} for k in labels]})
 
@@ -152,7 +162,7 @@ def evaluate(dataset: str, items: list[tuple[str, Path, dict[str, str]]], config
             doc, ocr_s = gt, 0.0
         else:
             doc, ocr_s = cached_ocr(dataset, doc_id, image, options)
-        schema = schema_for(dataset, labels, all_fields)
+        schema = schema_for(dataset, doc_id, labels, all_fields)
         started = time.perf_counter()
         try:
             result = extractor.run_document(doc, schema, use_pairing=config.get("pairing", True))
@@ -164,7 +174,8 @@ def evaluate(dataset: str, items: list[tuple[str, Path, dict[str, str]]], config
         for name in schema.names:
             field = result.fields[name]
             label = labels.get(name)
-            stats = per_field[name if dataset != "funsd" else "answer"]
+            group = doc_id.rsplit("_", 1)[0] + "." if dataset.startswith("synth:") else ""
+            stats = per_field[group + name if dataset != "funsd" else "answer"]
             if label is None:
                 stats["absent"] += 1
                 stats["absent_null"] += field.value is None
@@ -215,9 +226,10 @@ def summarise(per_field: dict[str, dict[str, int]], ocr_s: list[float], ext_s: l
     }
 
 
+DEFAULT = "default (auto: rules with the embedded model)"
 CONFIGS: dict[str, dict[str, Any]] = {
-    "default (hybrid)": {"options": {}},
-    "rules only (no model)": {"options": {"extract.strategy": "rules"}},
+    DEFAULT: {"options": {}},
+    "hybrid (model when candidates are not decisive)": {"options": {"extract.strategy": "hybrid"}},
     "model chooses always": {"options": {"extract.strategy": "model"}},
     "rules, no label-value pairing": {"options": {"extract.strategy": "rules"}, "pairing": False},
     "model, no candidates (picks a line)": {"options": {"extract.strategy": "model", "extract.use_candidates": False}},
@@ -228,10 +240,7 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         "## Key information extraction (`chatocr extract`)",
         "",
-        f"- Command: `{report['command']}`",
-        f"- Data: {report['data']}",
-        f"- Machine: {report['machine']}",
-        f"- Date: {report['date']}",
+        *[f"- Run: `{run['command']}` — {run['data']}; {run['machine']}; {run['date']}" for run in report["runs"]],
         "- Matching: strict = equal after NFKC/case/whitespace normalisation (value or printed raw); tolerant = "
         "strict, or the same date / amount, or normalised edit similarity >= 0.9. P/R/F1 are field-level.",
         "",
@@ -248,9 +257,9 @@ def render(report: dict[str, Any]) -> str:
                 f"{s['f1']:.3f} | {t['precision']:.3f} | {t['recall']:.3f} | **{t['f1']:.3f}** | {null_rate} | "
                 f"{res['seconds_per_doc_extract']} | {res['seconds_per_doc_ocr']} |"
             )
-    lines += ["", "Per field (default configuration, tolerant F1 / strict F1):", ""]
+    lines += ["", "Per field (first configuration listed for the dataset, tolerant F1 / strict F1):", ""]
     for dataset, configs in report["results"].items():
-        first = next(iter(configs.values()))
+        first = configs.get(DEFAULT) or next(iter(configs.values()))
         cells = ", ".join(
             f"{name} {f['tolerant']['f1']:.2f}/{f['strict']['f1']:.2f}" for name, f in first["fields"].items()
         )
@@ -272,12 +281,13 @@ def main(argv: list[str] | None = None) -> int:
         help="real: rapidocr (cached per image); gt: the dataset's ground-truth OCR lines; "
         "cached: real OCR, but only the documents already in the cache",
     )
+    parser.add_argument("--merge", action="store_true", help="add to the results already in --out instead of replacing")
     parser.add_argument("--out", default=str(RESULTS / "extract"), help="output path without extension")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"benchmark data not found at {DATA}", file=sys.stderr)
         return 2
-    configs = CONFIGS if args.ablations else {"default (hybrid)": CONFIGS["default (hybrid)"]}
+    configs = CONFIGS if args.ablations else {DEFAULT: CONFIGS[DEFAULT]}
     if args.configs:
         configs = {k: v for k, v in CONFIGS.items() if any(c.strip() in k for c in args.configs.split(","))}
     report: dict[str, Any] = {
@@ -304,6 +314,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{dataset:12s} {name:38s} {summary} {took}", file=sys.stderr, flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    report["runs"] = [{k: report[k] for k in ("command", "data", "machine", "date")}]
+    if args.merge and out.with_suffix(".json").is_file():
+        previous = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+        for dataset, configs_done in report["results"].items():
+            previous["results"].setdefault(dataset, {}).update(configs_done)
+        previous["runs"] = [*previous.get("runs", []), *report["runs"]]
+        report = {**report, "results": previous["results"], "runs": previous["runs"]}
     out.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     out.with_suffix(".md").write_text(render(report), encoding="utf-8")
     print(render(report))

@@ -54,9 +54,10 @@ class ExtractOptions(_Section):
     language: Literal["auto", "zh", "en"] = "auto"
     use_candidates: bool = Field(True, description="offer regex/layout candidates to the model")
     max_prompt_lines: int = Field(60, ge=5, description="most OCR lines sent per field group")
-    strategy: Literal["hybrid", "model", "rules"] = Field(
-        "hybrid",
-        description="hybrid: take a decisive candidate, ask the model otherwise; model: always ask; rules: never ask",
+    strategy: Literal["auto", "hybrid", "model", "rules"] = Field(
+        "auto",
+        description="hybrid: take a decisive candidate, ask the model otherwise; model: always ask; rules: never ask; "
+        "auto: hybrid when a backend or model is chosen explicitly, rules for the embedded base model",
     )
     max_candidates: int = Field(6, ge=1, le=20, description="most candidates offered to the model per field")
 

@@ -20,6 +20,7 @@ class ExtractFormat(StrEnum):
 
 
 class Strategy(StrEnum):
+    auto = "auto"
     hybrid = "hybrid"
     model = "model"
     rules = "rules"
@@ -36,7 +37,8 @@ def extract(
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL")] = None,
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="env variable holding the API key")] = None,
     strategy: Annotated[
-        Strategy | None, typer.Option(help="hybrid: model only when candidates are not decisive; rules: no model")
+        Strategy | None,
+        typer.Option(help="auto (default); hybrid: ask the model when candidates are not decisive; model; rules"),
     ] = None,
     language: Annotated[str | None, typer.Option(help="prompt language: auto, zh, en")] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`)")] = None,

@@ -29,7 +29,7 @@ from chatocr.extract.normalize import (
     strip_keys,
     trim,
 )
-from chatocr.fields.lexicon import hint_for, kind_of
+from chatocr.fields.lexicon import LEXICON, hint_for, kind_of
 from chatocr.fields.spec import FieldSpec
 from chatocr.layout import rows
 
@@ -206,6 +206,11 @@ TYPED_KINDS = {"date", "amount", "time", "phone", "credit_code", "id_card", "tra
 # ------------------------------------------------------------------ generators
 
 
+_LONG_TEXT_FIELDS = {"经营范围", "住所", "地址", "address", "比赛单位承办单位", "备注"}
+# Printed keys of dates other than the one asked for: a date next to them is not our date.
+_DATE_KEYS = re.compile(r"开票日期|报告生成时间|成立日期|打印日期|生成时间|有效期|营业期限|出生")
+
+
 def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate]:
     """Label-value pairing: the value after a printed key, right of it, or below it."""
     aliases = [a for a in dict.fromkeys([*spec.aliases, spec.name]) if a.strip()]
@@ -219,15 +224,40 @@ def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate
                 continue
             at_start = match.start() <= 2
             base = 0.9 if at_start else 0.75
+            # A key glued to preceding CJK text is part of a longer key ("合计金额", "销售方名称" for "名称").
+            before = text[: match.start()].rstrip()
+            if before and re.search(r"[\u4e00-\u9fff]$", before) and not re.search(r"[:：]", before[-2:]):
+                base -= 0.3
+            base += _role_adjustment(view, item, spec.name)
             if kind == "amount" and _is_total_field(spec):
                 if _NOT_TOTAL.search(text):
                     base -= 0.45
                 elif _STRONG_TOTAL.search(text):
                     base += 0.05
             rest = text[match.end() :]
-            out.extend(_values_after_key(view, item, rest, kind, base, alias))
+            long_text = kind == "address" or spec.name in _LONG_TEXT_FIELDS
+            out.extend(_values_after_key(view, item, rest, kind, base, alias, long_text))
             break
     return out
+
+
+_ROLES = {"购买方": ("购买方", "购方", "买方", "购货单位"), "销售方": ("销售方", "销方", "卖方", "销货单位")}
+
+
+def _role_adjustment(view: DocView, item: DocLine, field_name: str) -> float:
+    """购买方 / 销售方 fields: favour keys in their own section, reject keys in the other party's."""
+    own = next((role for role in _ROLES if field_name.startswith(role)), None)
+    if own is None:
+        return 0.0
+    other = next(role for role in _ROLES if role != own)
+    # The nearest party mention on this line or the three lines above decides the section.
+    for j in range(item.index, max(-1, item.index - 4), -1):
+        text = view.lines[j].text
+        if any(word in text for word in _ROLES[own]):
+            return 0.1
+        if any(word in text for word in _ROLES[other]):
+            return -0.5
+    return 0.0
 
 
 def _prefer_largest_total(cands: list[Candidate]) -> None:
@@ -249,7 +279,43 @@ def _is_total_field(spec: FieldSpec) -> bool:
     return name.startswith("total") or name in ("价税合计", "合计", "总金额")
 
 
-def _values_after_key(view: DocView, item: DocLine, rest: str, kind: str, base: float, alias: str) -> list[Candidate]:
+_KNOWN_KEYS = {
+    re.sub(r"[\s:：]", "", nfkc(alias)).lower() for hint in LEXICON.values() for alias in hint.aliases if len(alias) > 1
+} | {"学校", "赛区", "赛区/阶段", "获奖等级", "颁发单位", "颁发日期", "登记机关", "营业期限", "收款员", "机器编号"}
+
+
+def _looks_like_key(view: DocView, item: DocLine) -> bool:
+    """A printed key rather than a value: a known key, or a short label opening a key-value row."""
+    text = nfkc(item.text).strip()
+    squashed = re.sub(r"[\s:：]", "", text).lower()
+    if squashed in _KNOWN_KEYS or text.endswith((":", "：")):
+        return True
+    row = view.rows[item.row]
+    return len(row) > 1 and row[0] == item.index and bool(re.fullmatch(r"[\u4e00-\u9fa5/ ]{2,8}", text))
+
+
+def _continued(view: DocView, cand: Candidate, long_text: bool) -> Candidate:
+    """Long values (经营范围, 住所, addresses) wrap onto the lines below, aligned with the value's first line."""
+    if not long_text:
+        return cand
+    last = view.lines[cand.refs[-1]]
+    x0 = last.line.bounds[0]
+    height = max(1.0, last.line.bounds[3] - last.line.bounds[1])
+    while len(cand.refs) < 8:
+        nxt = view.below(cand.refs[-1])
+        if nxt is None or abs(nxt.line.bounds[0] - x0) > 1.5 * height:
+            break
+        text = nfkc(nxt.text).strip()
+        if re.search(r"^[^:：]{1,8}[:：]", text) or len(view.rows[nxt.row]) > 1:
+            break  # the next key/value row
+        joiner = "" if re.search(r"[\u4e00-\u9fff，；、（）]$", cand.text) else " "
+        cand = Candidate(cand.text + joiner + text, [*cand.refs, nxt.index], cand.score, cand.source, cand.value)
+    return cand
+
+
+def _values_after_key(
+    view: DocView, item: DocLine, rest: str, kind: str, base: float, alias: str, long_text: bool = False
+) -> list[Candidate]:
     rest_clean = trim(re.sub(r"^\s*(?:\([^)]{0,6}\)|（[^）]{0,6}）)?\s*[:：]?", "", rest))
     found: list[Candidate] = []
     if kind in TYPED_KINDS:
@@ -265,7 +331,7 @@ def _values_after_key(view: DocView, item: DocLine, rest: str, kind: str, base: 
             return found
     elif len(rest_clean) >= 1 and re.search(r"\w", rest_clean):
         if _plausible_text(kind, rest_clean):
-            found.append(Candidate(rest_clean, [item.index], base, "pair:same_line"))
+            found.append(_continued(view, Candidate(rest_clean, [item.index], base, "pair:same_line"), long_text))
         return found
     for neighbour, source, factor in ((view.right_of(item.index), "pair:right", 0.95), (None, "pair:below", 0.7)):
         if neighbour is None and source == "pair:below":
@@ -273,6 +339,8 @@ def _values_after_key(view: DocView, item: DocLine, rest: str, kind: str, base: 
         if neighbour is None:
             continue
         text = strip_keys(nfkc(neighbour.text), [alias])
+        if _looks_like_key(view, neighbour):
+            break  # an empty value: the next thing printed is another key
         if kind in TYPED_KINDS:
             spans = _typed_spans(kind, text)
             if spans:
@@ -280,7 +348,7 @@ def _values_after_key(view: DocView, item: DocLine, rest: str, kind: str, base: 
                 found.append(Candidate(text[start:end], [neighbour.index], base * factor, source, value))
                 break
         elif text and re.search(r"\w", text) and _plausible_text(kind, text):
-            found.append(Candidate(text, [neighbour.index], base * factor, source))
+            found.append(_continued(view, Candidate(text, [neighbour.index], base * factor, source), long_text))
             break
     return found
 
@@ -293,7 +361,7 @@ def _plausible_text(kind: str, text: str) -> bool:
     return letters >= 0.4 * len(text.replace(" ", "")) and not re.match(r"(no|reg)\b", text, re.IGNORECASE)
 
 
-def span_candidates(view: DocView, kind: str) -> list[Candidate]:
+def span_candidates(view: DocView, kind: str, own_aliases: tuple[str, ...] = ()) -> list[Candidate]:
     out = []
     base = {"date": 0.55, "time": 0.5, "credit_code": 0.7, "id_card": 0.6, "train_no": 0.45, "seat": 0.6,
             "station": 0.45, "phone": 0.35, "amount": 0.2, "code": 0.2}.get(kind, 0.2)  # fmt: skip
@@ -302,7 +370,26 @@ def span_candidates(view: DocView, kind: str) -> list[Candidate]:
             text = nfkc(item.text)[start:end]
             # Earlier occurrences rank slightly higher (document dates and codes sit near the top).
             score = base - 0.1 * view.relative_y(item.index)
+            other_key = _DATE_KEYS.search(item.text)
+            if kind == "date" and other_key and not any(other_key.group(0) in a for a in own_aliases):
+                score -= 0.25
+            if kind == "date" and re.search(r"\d{1,2}[:：]\d{2}\s*开", item.text):
+                score += 0.1  # 火车票: "2018年12月27日 09:17开"
             out.append(Candidate(text, [item.index], score, f"span:{kind}", value))
+    return out
+
+
+def station_row_candidates(view: DocView) -> list[Candidate]:
+    """火车票: departure and arrival printed on one row as two short names ("厦门北   苏州"), often without 站."""
+    out = []
+    for row in view.rows[:12]:
+        if len(row) < 2:
+            continue
+        first, last = view.lines[row[0]], view.lines[row[-1]]
+        names = [trim(nfkc(x.text)) for x in (first, last)]
+        if all(re.fullmatch(r"[\u4e00-\u9fa5]{2,7}", n) for n in names) and not any("车" in n for n in names):
+            out.append(Candidate(names[0], [first.index], 0.55, "position:station_row"))
+            out.append(Candidate(names[1], [last.index], 0.55, "position:station_row"))
     return out
 
 
@@ -373,9 +460,19 @@ def _address_like(text: str) -> bool:
     return bool(_ADDRESS_WORD.search(text)) and sum(ch.isalpha() for ch in text) >= 3
 
 
+_ZH_ADDRESS = re.compile(
+    r"^(?:地址[:：]?)?([\u4e00-\u9fa5]{1,10}(?:省|市|自治区|区|县)[\u4e00-\u9fa5A-Za-z0-9\-()（）#]{2,40}"
+    r"(?:路|街|道|巷|弄|号|室|楼|层|大厦|广场|中心|村|组))"
+)
+
+
 def address_candidates(view: DocView) -> list[Candidate]:
     """The block of address-like lines near the top (joined), and each address line alone."""
     out: list[Candidate] = []
+    for item in view.lines:
+        m = _ZH_ADDRESS.match(nfkc(item.text).strip())
+        if m:
+            out.append(Candidate(m.group(1), [item.index], 0.8, "position:zh_address"))
     block: list[DocLine] = []
     for item in view.lines[:25]:
         text = trim(nfkc(item.text))
@@ -438,8 +535,9 @@ def generate(view: DocView, spec: FieldSpec, *, use_pairing: bool = True, use_sp
         cands += pairs
     # A bare code-like span without its printed key is too weak to offer (it is any number on the page).
     if use_spans and kind in TYPED_KINDS and (kind != "code" or spec.pattern):
-        spans = span_candidates(view, kind)
+        spans = span_candidates(view, kind, (*spec.aliases, spec.name))
         if kind == "station":
+            spans += station_row_candidates(view)
             _apply_occurrence(spans, hint.occurrence)
         cands += spans
     if kind == "amount" and _is_total_field(spec):

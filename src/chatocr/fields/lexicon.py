@@ -43,7 +43,7 @@ T, D, A, N = FieldType.text, FieldType.date, FieldType.amount, FieldType.number
 _TOTAL_ALIASES = (
     "Total", "TOTAL", "Grand Total", "GRAND TOTAL", "Total Amount", "Amount Due", "Nett Total", "Net Total",
     "Total (RM)", "Total Incl GST", "Rounded Total", "Total Due", "Balance Due", "Bal Due", "Amount", "合计", "总计",
-    "总金额", "应付",
+    "总金额", "应付", "应付金额", "实付金额", "实收金额", "合计金额", "消费金额",
 )  # fmt: skip
 
 LEXICON: dict[str, FieldHint] = {
