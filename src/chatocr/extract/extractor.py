@@ -105,7 +105,9 @@ def stage_choose(
         if top.score < MIN_RULE_SCORE:
             return Choice(None, 1.0 - top.score, False)
         return Choice(top, top.score, False)
-    offered = candidates[: options.extract.max_candidates]
+    # Without candidates the model picks among the document's lines themselves.
+    limit = options.extract.max_candidates if options.extract.use_candidates else options.extract.max_prompt_lines
+    offered = candidates[:limit]
     prompt = build_prompt(
         spec,
         [c.text for c in offered],
