@@ -137,7 +137,7 @@ _NOT_TOTAL = re.compile(
     r"sub\s*-?\s*total|total\s*(qty|quantity|item|items|tax|gst|discount|saving|savings|excl|exclusive|before|tip)|"
     r"(qty|quantity|items?)\s*total|excl|exclusive|before\s*(gst|tax)|discount|saving|change|cash|tender|"
     r"\bgst\b\s*\d+%?\s*$|\bpaid\b|\bvisa\b|\bmaster\b|\bcard\b|points|includes?\s*\d+\s*%|included\s*in|"
-    r"rounding\s*(adj)?\s*[:]?\s*$|service|charge",
+    r"rounding\s*(adj)?\s*[:]?\s*$|service|charge|\d+\s*%\s*supplies",
     re.IGNORECASE,
 )
 _STRONG_TOTAL = re.compile(
@@ -161,7 +161,7 @@ _ADDRESS_WORD = re.compile(
     r"\b(jalan|jln|taman|tmn|lorong|lot|no\.?|blok|block|lebuh|persiaran|kampung|kg|bandar|batu|"
     r"kuala|lumpur|selangor|johor|bahru|penang|pulau|pinang|melaka|perak|pahang|kedah|sabah|sarawak|"
     r"street|st\.|road|rd\.?|ave\.?|avenue|blvd|suite|ste|floor|fl|drive|dr\.?|lane|ln|hwy|highway|"
-    r"way|plaza|city)\b|(street|blvd|avenue|road|highway|drive|boulevard)|[A-Z]{2},?\s*\d{5}|(?<!\d)\d{5}(?!\d)|"
+    r"way|plaza|city)\b|(street|blvd|avenue|road|highway|drive|boulevard)|(?<=[a-z])(st|ave|rd|dr)\.?$|[A-Z]{2},?\s*\d{5}|(?<!\d)\d{5}(?!\d)|"
     r"路|街|号|区|市|省|县|镇|村|大道|巷|弄|楼|室",
     re.IGNORECASE,
 )
@@ -260,15 +260,21 @@ def _role_adjustment(view: DocView, item: DocLine, field_name: str) -> float:
     return 0.0
 
 
-def _prefer_largest_total(cands: list[Candidate]) -> None:
-    """Among strong "total" pairings, the amount paid is the largest (incl. tax, rounded), never a subtotal."""
+_ROUNDING = re.compile(r"(?<![a-z])round", re.IGNORECASE)
+
+
+def _prefer_largest_total(view: DocView, cands: list[Candidate]) -> None:
+    """Pick the amount paid among the total pairings: after a rounding line, the first total below it;
+    otherwise the largest (totals incl. tax exceed subtotals)."""
     pairs = [c for c in cands if c.source.startswith("pair") and c.value]
     if not pairs:
         return
     top = max(c.score for c in pairs)
     strong = [c for c in pairs if c.score >= top - 0.1]
+    rounding = [item.index for item in view.lines if _ROUNDING.search(item.text)]
+    after = [c for c in strong if rounding and c.refs[0] > rounding[0]]
     try:
-        best = max(strong, key=lambda c: float(c.value or 0))
+        best = min(after, key=lambda c: c.refs[0]) if after else max(strong, key=lambda c: float(c.value or 0))
     except ValueError:
         return
     best.score = min(1.0, best.score + 0.06)
@@ -407,7 +413,8 @@ def capture_candidates(view: DocView, spec: FieldSpec) -> list[Candidate]:
 
 _REG_NO = re.compile(r"\(?\s*(?:co\.?\s*(?:reg\.?\s*)?no\.?\s*[:.]?\s*)?\d{4,}[\-.]*\s*[A-Z]?\s*\)?\s*$", re.IGNORECASE)
 _STOP_LINE = re.compile(
-    r"gst|reg\b|reg\.|regist|tel\b|tel\s*[:.]|fax|invoice|receipt|co\.?\s*no|company\s*no|phone|date|cashier|"
+    r"(?<![a-z])gst(?![a-z])|reg\b|reg\.|regist|tel\b|tel\s*[:.]|fax|invoice|receipt|co\.?\s*no|company\s*no|phone|"
+    r"date|cashier|"
     r"电话|发票|日期|www\.|@|http",
     re.IGNORECASE,
 )
@@ -446,8 +453,15 @@ def company_candidates(view: DocView) -> list[Candidate]:
                             break
                     else:
                         break
-                text = " ".join(_company_text(view.lines[j].text) for j in refs)
                 score += 0.02
+            # "SWC" / "ENTERPRISE" / "SDN" / "BHD": suffix words printed on the lines below.
+            for j in range(item.index + 1, min(len(view.lines), item.index + 3)):
+                nxt = trim(nfkc(view.lines[j].text))
+                if _SUFFIX_WORDS.sub("", nxt).strip(" .()") == "" and nxt:
+                    refs.append(j)
+                else:
+                    break
+            text = " ".join(_company_text(view.lines[j].text) for j in refs)
         else:
             score = 0.45 - 0.03 * item.index
         out.append(Candidate(text, refs, score, "position:company"))
@@ -541,7 +555,7 @@ def generate(view: DocView, spec: FieldSpec, *, use_pairing: bool = True, use_sp
             _apply_occurrence(spans, hint.occurrence)
         cands += spans
     if kind == "amount" and _is_total_field(spec):
-        _prefer_largest_total(cands)
+        _prefer_largest_total(view, cands)
     cands += capture_candidates(view, spec)
     if kind == "company":
         cands += company_candidates(view)
@@ -565,8 +579,10 @@ def finish(cands: list[Candidate], spec: FieldSpec) -> list[Candidate]:
             kept = merged[key]
             best = max(kept, cand, key=lambda c: c.score)
             other = cand if best is kept else kept
-            # Agreement between generators is evidence.
-            best.score = min(1.0, best.score + 0.05 * min(other.score, 0.5) * 2)
+            # Agreement between different generators is evidence (two keys printing the same amount is not:
+            # a subtotal often equals the total).
+            if other.source.split(":")[0] != best.source.split(":")[0]:
+                best.score = min(1.0, best.score + 0.05 * min(other.score, 0.5) * 2)
             best.notes.append(other.source)
             merged[key] = best
         else:
