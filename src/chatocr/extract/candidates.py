@@ -158,7 +158,8 @@ _NOT_COMPANY = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_WORD = re.compile(
-    r"\b(jalan|jln|taman|tmn|lorong|lot|no\.?|blok|block|lebuh|persiaran|kampung|kg|bandar|batu|"
+    r"\b(jalan|jln|taman|tmn|lorong|lot|no\.?|blok|block|lebuh|persiaran|kampung|kg|bandar|batu|level|bangunan|"
+    r"menara|wisma|kompleks|complex|seksyen|section|mukim|"
     r"kuala|lumpur|selangor|johor|bahru|penang|pulau|pinang|melaka|perak|pahang|kedah|sabah|sarawak|"
     r"street|st\.|road|rd\.?|ave\.?|avenue|blvd|suite|ste|floor|fl|drive|dr\.?|lane|ln|hwy|highway|"
     r"way|plaza|city)\b|(street|blvd|avenue|road|highway|drive|boulevard)|(?<=[a-z])(st|ave|rd|dr)\.?$|[A-Z]{2},?\s*\d{5}|(?<!\d)\d{5}(?!\d)|"
@@ -480,6 +481,16 @@ _ZH_ADDRESS = re.compile(
 )
 
 
+_LEADING_REG = re.compile(
+    r"\(?\s*(?:co\.?\s*)?(?:no\.?|reg\.?)?\s*[:.]?\s*[A-Z]{0,3}\s*\d{5,}[\-.\s]*[A-Z]?\s*\)?", re.IGNORECASE
+)
+_STATE = re.compile(
+    r"(selangor|johor|kedah|kelantan|melaka|negeri sembilan|pahang|perak|perlis|pulau pinang|penang|sabah|"
+    r"sarawak|terengganu|kuala lumpur|putrajaya|labuan|malaysia|darul ehsan|darul takzim)[ ,.]*(malaysia)?[ .]*",
+    re.IGNORECASE,
+)
+
+
 def address_candidates(view: DocView) -> list[Candidate]:
     """The block of address-like lines near the top (joined), and each address line alone."""
     out: list[Candidate] = []
@@ -493,7 +504,8 @@ def address_candidates(view: DocView) -> list[Candidate]:
         if view.relative_y(item.index) > 0.5:
             break
         if not block:
-            if _address_like(text) and not _COMPANY_SUFFIX.search(text) and not _REG_NO.fullmatch(text):
+            reg_like = _REG_NO.fullmatch(text) or _LEADING_REG.fullmatch(text)
+            if _address_like(text) and not _COMPANY_SUFFIX.search(text) and not reg_like:
                 block.append(item)
             continue
         if _STOP_LINE.search(text) or _REG_NO.fullmatch(text) or len(block) >= 5 or _PHONE_RE.fullmatch(text):
@@ -508,7 +520,7 @@ def address_candidates(view: DocView) -> list[Candidate]:
     post = [k for k, b in enumerate(block) if re.search(r"(?<!\d)\d{5}(?!\d)", b.text)]
     if post:
         end = post[-1] + 1
-        if end < len(block) and re.fullmatch(r"[A-Za-z .]{3,25}", trim(block[end].text)):
+        if end < len(block) and _STATE.fullmatch(trim(block[end].text)):
             end += 1
         block = block[:end]
     if block:

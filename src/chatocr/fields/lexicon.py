@@ -52,7 +52,7 @@ LEXICON: dict[str, FieldHint] = {
     "store_name": FieldHint(T, "company", ("Store Name", "Merchant"), "the store name"),
     "store name": FieldHint(T, "company", ("Store Name", "Merchant"), "the store name"),
     "merchant": FieldHint(T, "company", ("Merchant", "Store"), "the merchant name"),
-    "address": FieldHint(T, "address", ("Address", "Addr", "地址"), "the postal address of the seller"),
+    "address": FieldHint(T, "address", ("Address", "Addr", "HQ ADD", "地址"), "the postal address of the seller"),
     "store_addr": FieldHint(T, "address", ("Address", "Addr"), "the store address"),
     "date": FieldHint(D, "date", ("Date", "DATE", "Dated", "日期"), "the document date", "date_iso"),
     "time": FieldHint(T, "time", ("Time", "TIME", "时间"), "the time printed", "time"),
