@@ -92,6 +92,9 @@ def load_items(dataset: str, limit: int | None) -> list[tuple[str, Path, dict[st
         if dataset == "funsd" and not labels:
             continue  # a form without question/answer pairs asks nothing
         items.append((label_path.stem, images[0], {k: str(v) for k, v in labels.items() if str(v).strip()}))
+    if dataset.startswith("synth:"):
+        # Round-robin over document kinds (<kind>_<n>) so a --limit subset covers every template.
+        items.sort(key=lambda it: (int(it[0].rsplit("_", 1)[1]) if it[0].rsplit("_", 1)[-1].isdigit() else 0, it[0]))
     return items[:limit] if limit else items
 
 

@@ -432,6 +432,12 @@ def company_candidates(view: DocView) -> list[Candidate]:
     for item in view.lines[:15]:
         text = _company_text(item.text)
         rel = view.relative_y(item.index)
+        row = view.rows[item.row]
+        if len(row) > 1:
+            if item.index != row[0]:
+                continue
+            # A name split into cells of one row ("SIN THYE &" | "COMPANY") is read whole.
+            text = _company_text(" ".join(view.lines[j].text for j in row))
         if rel > 0.4 or len(text) < 3:
             continue
         letters = sum(ch.isalpha() for ch in text)
@@ -439,7 +445,7 @@ def company_candidates(view: DocView) -> list[Candidate]:
             continue
         if re.search(r"goods|sold|returnable|refund|thank|welcome|member|table|cashier", text, re.IGNORECASE):
             continue
-        refs = [item.index]
+        refs = list(row) if len(row) > 1 else [item.index]
         if _COMPANY_SUFFIX.search(text):
             score = 0.85 - 0.02 * item.index
             # "POPULAR BOOK" / "CO. (M) SDN BHD" printed on two lines: join the name with its suffix line.
@@ -454,7 +460,7 @@ def company_candidates(view: DocView) -> list[Candidate]:
                             break
                     else:
                         break
-                score += 0.02
+                score += 0.05
             # "SWC" / "ENTERPRISE" / "SDN" / "BHD": suffix words printed on the lines below.
             for j in range(item.index + 1, min(len(view.lines), item.index + 3)):
                 nxt = trim(nfkc(view.lines[j].text))
