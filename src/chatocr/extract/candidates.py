@@ -235,6 +235,8 @@ def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate
                     base -= 0.45
                 elif _STRONG_TOTAL.search(text):
                     base += 0.05
+            if _is_column_header(view, item, text, match):
+                break  # "项目 | 单价 | 数量 | 金额": a table column, not the key of one value
             rest = text[match.end() :]
             long_text = kind == "address" or spec.name in _LONG_TEXT_FIELDS
             out.extend(_values_after_key(view, item, rest, kind, base, alias, long_text))
@@ -299,6 +301,19 @@ def _looks_like_key(view: DocView, item: DocLine) -> bool:
         return True
     row = view.rows[item.row]
     return len(row) > 1 and row[0] == item.index and bool(re.fullmatch(r"[\u4e00-\u9fa5/ ]{2,8}", text))
+
+
+def _is_column_header(view: DocView, item: DocLine, text: str, match: re.Match[str]) -> bool:
+    """The key fills its cell and shares its row with at least two other short, digit-free cells."""
+    if trim(text[: match.start()] + text[match.end() :]):
+        return False
+    row = view.rows[item.row]
+    cells = [view.lines[j].text.strip() for j in row]
+    if len(cells) < 3 or any(len(c) > 12 or re.search(r"\d", c) for c in cells):
+        return False
+    # In a key/value row the cell after a key is its value; in a header row it is another header (or nothing).
+    pos = row.index(item.index)
+    return pos == len(row) - 1 or _looks_like_key(view, view.lines[row[pos + 1]])
 
 
 def _continued(view: DocView, cand: Candidate, long_text: bool) -> Candidate:
