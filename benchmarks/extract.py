@@ -98,8 +98,12 @@ def load_items(dataset: str, limit: int | None) -> list[tuple[str, Path, dict[st
     return items[:limit] if limit else items
 
 
+def cache_dir(dataset: str) -> Path:
+    return CACHE / dataset.replace(":", "_").replace("/", "_")
+
+
 def cached_ocr(dataset: str, doc_id: str, image: Path, options: Options) -> tuple[Document, float]:
-    path = CACHE / dataset.replace(":", "_").replace("/", "_") / f"{doc_id}.json"
+    path = cache_dir(dataset) / f"{doc_id}.json"
     if path.is_file():
         record = json.loads(path.read_text(encoding="utf-8"))
         seconds = float(record.pop("seconds", 0.0))
@@ -306,12 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets.split(","):
         items = load_items(dataset, None if args.ocr == "cached" else args.limit)
         if args.ocr == "cached":
-            items = [it for it in items if (CACHE / dataset / f"{it[0]}.json").is_file()][: args.limit]
-        report["results"][dataset] = {}
+            items = [it for it in items if (cache_dir(dataset) / f"{it[0]}.json").is_file()][: args.limit]
+        ocr_label = {"real": "rapidocr", "cached": "rapidocr", "gt": "ground-truth OCR"}[args.ocr]
+        key = f"{dataset} ({ocr_label}, {len(items)} docs)"
+        report["results"][key] = {}
         for name, config in configs.items():
             started = time.perf_counter()
             res = evaluate(dataset, items, {**config, "ocr": args.ocr})
-            report["results"][dataset][name] = res
+            report["results"][key][name] = res
             summary = f"tolerant F1 {res['tolerant']['f1']:.3f} strict F1 {res['strict']['f1']:.3f}"
             took = f"({res['documents']} docs, {time.perf_counter() - started:.0f}s)"
             print(f"{dataset:12s} {name:38s} {summary} {took}", file=sys.stderr, flush=True)
