@@ -121,6 +121,7 @@ def test_shared_benchmarks_load() -> None:
     assert all(set(item.labels) == {"company", "date", "address", "total"} for item in sroie)
     funsd = load_dataset(SHARED / "funsd", limit=5)
     assert len(funsd) == 5 and funsd.total == 149
+    assert funsd.options.match.ignore_whitespace
     assert [item.id for item in funsd] == sorted(item.id for item in funsd)
     assert load_dataset(SHARED / "wildreceipt", limit=1).options.match.ignore_whitespace
     assert load_dataset(SHARED / "kleister_nda", limit=1).options.missing_is_absent

@@ -30,6 +30,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".g
 # Known quirks of the shared benchmark sets, keyed by folder name.
 PRESETS: dict[str, dict[str, bool]] = {
     "wildreceipt": {"ignore_whitespace": True},  # transcriptions drop spaces inside a box
+    "funsd": {"ignore_whitespace": True},  # labels join words with spaces: "HLB- KS", "9/ 3/ 92", "36 gm/ m2"
     "kleister_nda": {"missing_is_absent": True},  # a key missing from the label has no value in the document
 }
 
