@@ -168,10 +168,10 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         "answer to a labelled field is a false negative; a document whose extraction failed counts all its labelled "
         "fields as false negatives. F1 uses the tolerant match (equal after NFKC, case and "
         "whitespace normalisation, the same date or amount, or edit similarity >= 0.9; whitespace is ignored for "
-        "WildReceipt and Chinese text); F1 strict needs identical text. Null accuracy: the share of absent fields "
-        "answered null (only the Chinese set declares absent fields). Grounding rate: the share of non-null printed "
-        "answers whose box holds OCR text containing them. ECE: expected calibration error of `confidence` over "
-        "non-null answers, 10 bins. s/doc includes OCR; the model is loaded once per set.",
+        "WildReceipt, FUNSD and Chinese text); F1 strict needs identical text. Null accuracy: the share of absent "
+        "fields answered null (only the Chinese set declares absent fields). Grounding rate: the share of non-null "
+        "printed answers whose box holds OCR text containing them. ECE: expected calibration error of `confidence` "
+        "over non-null answers, 10 bins. s/doc includes OCR; the model is loaded once per set.",
         "",
     ]
     for row in rows:
