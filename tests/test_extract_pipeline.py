@@ -316,3 +316,21 @@ def test_chatocr_extract_is_callable_and_a_package(fake_ocr: None, tmp_path: Pat
     result = chatocr.extract(str(image), fields="total,date", extract__strategy="rules")
     assert result.values() == {"total": "54.50", "date": "2018-03-06"}
     assert chatocr.extract.Extractor is Extractor
+
+
+def test_long_documents_are_cut_to_the_model_context(scripted: type[ScriptedBackend]) -> None:
+    """Only the lines around the candidates are sent, and fewer when the context is small."""
+    from chatocr.extract.candidates import generate
+    from chatocr.extract.extractor import context_lines, fitted_prompt
+
+    rows = [[f"item {i} description of something bought {i}"] for i in range(300)] + [["TOTAL", "54.50"]]
+    view = DocView(_doc(rows))
+    spec = load_schema(fields="total").field("total")
+    offered = generate(view, spec)[:6]
+    context = context_lines(view, offered, 60)
+    assert len(context) <= 60
+    backend = ScriptedBackend()
+    backend.context_tokens = 300
+    prompt = fitted_prompt(backend, spec, offered, context, "en")
+    assert backend.count_tokens("\n".join(m.content for m in prompt.messages)) <= 300
+    assert "54.50" in prompt.messages[-1].content

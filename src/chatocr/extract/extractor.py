@@ -21,7 +21,14 @@ from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
 from chatocr.extract.normalize import nfkc, normalize_value, strip_keys
-from chatocr.extract.prompt import PROMPT_VERSION, build_prompt, choice_probability, detect_language, parse_choice
+from chatocr.extract.prompt import (
+    PROMPT_VERSION,
+    Prompt,
+    build_prompt,
+    choice_probability,
+    detect_language,
+    parse_choice,
+)
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
@@ -86,6 +93,30 @@ def context_lines(view: DocView, candidates: list[Candidate], limit: int) -> lis
     return [(i, view.lines[i].text) for i in chosen]
 
 
+REPLY_TOKENS = 24
+
+
+def fitted_prompt(
+    backend: LLMBackend, spec: FieldSpec, offered: list[Candidate], context: list[tuple[int, str]], language: str
+) -> Prompt:
+    """Build the prompt, dropping context lines (then the last candidates) until it fits the model's context."""
+    budget = backend.context_tokens - REPLY_TOKENS - 16
+    while True:
+        prompt = build_prompt(spec, [c.text for c in offered], context, language=language)
+        used = backend.count_tokens("\n".join(m.content for m in prompt.messages))
+        if used <= budget:
+            return prompt
+        if len(context) > 4:
+            # Keep the lines around the best candidates: drop from the far end of the document first.
+            best = offered[0].refs[0] if offered and offered[0].refs else 0
+            context = sorted(context, key=lambda item: abs(item[0] - best))[: len(context) * 3 // 4]
+            context.sort()
+        elif len(offered) > 1:
+            offered = offered[:-1]
+        else:
+            return prompt
+
+
 def stage_choose(
     view: DocView,
     spec: FieldSpec,
@@ -108,13 +139,10 @@ def stage_choose(
     # Without candidates the model picks among the document's lines themselves.
     limit = options.extract.max_candidates if options.extract.use_candidates else options.extract.max_prompt_lines
     offered = candidates[:limit]
-    prompt = build_prompt(
-        spec,
-        [c.text for c in offered],
-        context_lines(view, offered, options.extract.max_prompt_lines),
-        language=language,
-    )
     backend: LLMBackend = backend_getter()
+    context = context_lines(view, offered, options.extract.max_prompt_lines)
+    prompt = fitted_prompt(backend, spec, offered, context, language)
+    offered = offered[: len(prompt.options)]  # the prompt may have kept fewer candidates to fit the context
     answer: int | None = None
     completion = None
     for attempt in range(2):
