@@ -3,15 +3,15 @@
 Five kinds, each with several layouts; the last layout of each kind is held out from
 training, so a development set can use layouts the model never saw:
 
-=================  ===================================  ==========================================
-kind               layouts (last = held out)            template / fields
-=================  ===================================  ==========================================
-certificate        classic, modern, portrait, table     certificate (姓名, 比赛名称, 证书编号, ...)
-vat_invoice        paper, electronic, roll              vat_invoice (发票代码, 发票号码, ...)
-train_ticket       red, blue, eticket                   train_ticket (车次, 出发站, ...)
-business_license   portrait, landscape, registry        business_license (统一社会信用代码, ...)
-receipt (zh, en)   thermal, sales, check                receipt (company, date, address, total)
-=================  ===================================  ==========================================
+=================  ==========================================  ===================================
+kind               layouts (last = held out)                   template / fields
+=================  ==========================================  ===================================
+certificate        classic, modern, portrait, table            certificate (姓名, 比赛名称, ...)
+vat_invoice        paper, electronic, verification, roll       vat_invoice (发票代码, 发票号码, ...)
+train_ticket       red, blue, itinerary, eticket               train_ticket (车次, 出发站, ...)
+business_license   portrait, landscape, photocopy, registry    business_license (统一社会信用代码, ...)
+receipt (zh, en)   thermal, sales, card_slip, check            receipt (company, date, address, total)
+=================  ==========================================  ===================================
 
 Pages are drawn with PIL and the Debian CJK fonts, then degraded (``none``, ``mild``,
 ``strong``: skew, perspective, 90/180-degree turns, blur, noise, JPEG, red seals over

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from PIL import Image, ImageDraw, ImageOps
+
 from chatocr.data.synth import fonts, stamp, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, Run, run
 from chatocr.data.synth.kinds import DocKind, RenderRequest, seal_center
@@ -223,6 +225,31 @@ def render_landscape(req: RenderRequest) -> Canvas:
     return canvas
 
 
+def render_photocopy(req: RenderRequest) -> Canvas:
+    """A grey photocopy of the 副本 with a diagonal "仅供...使用" watermark, as companies hand it out."""
+    canvas = render_portrait(req)
+    rng = req.rng
+    grey = ImageOps.grayscale(canvas.image)
+    grey = ImageOps.autocontrast(grey, cutoff=1)
+    purpose = rng.choice(["投标", "银行开户", "备案", "办理社保业务", "合同签订"])
+    mark = f"仅供{purpose}使用，他用无效"
+    layer = Image.new("L", (canvas.width * 2, canvas.height * 2), 0)
+    draw = ImageDraw.Draw(layer)
+    font = fonts.load(req.fonts.pick("sans", rng), 64)
+    for row, y in enumerate(range(0, layer.height, 420)):
+        draw.text(((row % 2) * 300, y), ("    ".join([mark] * 4)), font=font, fill=255)
+    layer = layer.rotate(rng.uniform(25, 40), resample=Image.Resampling.BICUBIC)
+    layer = layer.crop(
+        (canvas.width // 2, canvas.height // 2, canvas.width // 2 + canvas.width, canvas.height // 2 + canvas.height)
+    )
+    ink = Image.new("L", grey.size, 90)
+    grey = Image.composite(ink, grey, layer.point(lambda v: int(v * 0.35)))
+    canvas.image = grey.convert("RGB")
+    canvas.draw = ImageDraw.Draw(canvas.image)
+    canvas.notes["watermark"] = mark
+    return canvas
+
+
 def render_registry(req: RenderRequest) -> Canvas:
     """A print-out of the public registry entry: a two-column key/value table, no seal."""
     rng, book = req.rng, req.fonts
@@ -266,9 +293,12 @@ KIND = DocKind(
     template="business_license",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("portrait", "landscape", "registry"),
-    render=lambda req: {"portrait": render_portrait, "landscape": render_landscape, "registry": render_registry}[
-        req.layout
-    ](req),
-    description="business licences (营业执照 副本/正本, registry print-out)",
+    layouts=("portrait", "landscape", "photocopy", "registry"),
+    render=lambda req: {
+        "portrait": render_portrait,
+        "landscape": render_landscape,
+        "photocopy": render_photocopy,
+        "registry": render_registry,
+    }[req.layout](req),
+    description="business licences (营业执照 副本/正本, watermarked photocopy, registry print-out)",
 )

@@ -282,6 +282,68 @@ def render_sales(req: RenderRequest) -> Canvas:
     return canvas
 
 
+def render_card_slip(req: RenderRequest) -> Canvas:
+    """A bank-card terminal slip (签购单): merchant, terminal, card, date and amount; no address."""
+    rng = req.rng
+    sale = sample(rng, req.lang)
+    canvas = Canvas(900, 2000, (255, 255, 255))
+    mono = _face(req, sale, "mono")
+    font = fonts.load(mono, 30)
+    bold = fonts.load(_face(req, sale, "bold"), 36)
+    x, y = 50, 50.0
+    canvas.text((450, y), _t(sale, "CARD PAYMENT SLIP", "银联POS签购单"), bold, align="center")
+    y += 70
+    canvas.text((450, y), _t(sale, "MERCHANT COPY", "商户存根  MERCHANT COPY"), font, align="center")
+    y += 60
+    canvas.text((x, y), _t(sale, "MERCHANT NAME:", "商户名称(MERCHANT NAME):"), font)
+    y += 42
+    canvas.text((x, y), sale.company, canvas.fit_font(mono, sale.company, 800, 30), name="company")
+    y += 52
+    lines = [
+        _t(sale, f"MERCHANT NO: {values.digits(rng, 15)}", f"商户编号(MERCHANT NO): {values.digits(rng, 15)}"),
+        _t(sale, f"TERMINAL ID: {values.digits(rng, 8)}", f"终端编号(TERMINAL NO): {values.digits(rng, 8)}"),
+        _t(sale, f"CARD NO: 6222 **** **** {values.digits(rng, 4)}", f"卡号(CARD NO): 6222****{values.digits(rng, 4)}"),
+        _t(sale, "TRANS TYPE: SALE", "交易类型(TRANS TYPE): 消费 SALE"),
+        _t(
+            sale,
+            f"BATCH NO: {values.digits(rng, 6)}  TRACE: {values.digits(rng, 6)}",
+            f"批次号: {values.digits(rng, 6)}  凭证号: {values.digits(rng, 6)}",
+        ),
+    ]
+    for line in lines:
+        canvas.text((x, y), line, canvas.fit_font(mono, line, 800, 30))
+        y += 44
+    day = sale.date_iso.replace("-", "/")
+    canvas.runs(
+        (x, y),
+        [run(_t(sale, "DATE/TIME: ", "日期时间: ")), run(day, "date", sale.date_iso), run(" " + sale.time)],
+        font,
+    )
+    y += 60
+    canvas.text((x, y), _t(sale, "AMOUNT:", "金额(AMOUNT):"), font)
+    y += 46
+    currency = sale.currency if sale.lang == "en" else "RMB"
+    canvas.text(
+        (x + 40, y),
+        f"{currency} {values.amount_printed(sale.total)}",
+        bold,
+        name="total",
+        value=values.amount_label(sale.total),
+    )
+    y += 80
+    canvas.text((x, y), _t(sale, "SIGNATURE:", "持卡人签名(CARDHOLDER SIGNATURE):"), font)
+    y += 110
+    canvas.line([(x, y), (850, y)], width=2)
+    y += 20
+    canvas.text(
+        (x, y),
+        _t(sale, "I ACKNOWLEDGE SATISFACTORY RECEIPT", "本人确认以上交易，同意将其记入本卡账户"),
+        fonts.load(mono, 22),
+    )
+    canvas.crop_height(int(max(y + 80, 1150)))
+    return canvas
+
+
 def render_check(req: RenderRequest) -> Canvas:
     """A restaurant check: logo roundel, items, a shaded TOTAL band, date and address at the bottom."""
     rng = req.rng
@@ -346,7 +408,12 @@ KIND = DocKind(
     template="receipt",
     fields=FIELDS,
     languages=("zh", "en"),
-    layouts=("thermal", "sales", "check"),
-    render=lambda req: {"thermal": render_thermal, "sales": render_sales, "check": render_check}[req.layout](req),
-    description="shop receipts in Chinese and English (till roll, sales receipt, restaurant check)",
+    layouts=("thermal", "sales", "card_slip", "check"),
+    render=lambda req: {
+        "thermal": render_thermal,
+        "sales": render_sales,
+        "card_slip": render_card_slip,
+        "check": render_check,
+    }[req.layout](req),
+    description="shop receipts in Chinese and English (till roll, sales receipt, card slip, restaurant check)",
 )

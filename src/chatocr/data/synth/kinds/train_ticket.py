@@ -7,6 +7,7 @@ tickets (无座) have no 座位号.  The passenger's ID number is printed masked
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass
 from decimal import Decimal
@@ -187,6 +188,67 @@ def render_blue(req: RenderRequest) -> Canvas:
     return canvas
 
 
+def render_itinerary(req: RenderRequest) -> Canvas:
+    """A printed booking confirmation (行程信息提示): order header, then one trip row in a table."""
+    rng, book = req.rng, req.fonts
+    ticket = sample(rng)
+    canvas = Canvas(1500, 1000, (255, 255, 255))
+    face = book.pick("sans", rng)
+    font = fonts.load(face, 28)
+    blue = (28, 92, 170)
+    canvas.rect((0, 0, 1500, 110), outline=blue, width=1, fill=blue)
+    canvas.text(
+        (60, 30), "中国铁路12306 · 行程信息提示", fonts.load(book.pick("sans_bold", rng), 44), fill=(255, 255, 255)
+    )
+    canvas.text((60, 150), f"订单号：E{values.digits(rng, 9)}", font)
+    booked = dt.date.fromisoformat(ticket.date_iso) - dt.timedelta(days=rng.randint(0, 14))
+    canvas.text((1440, 150), f"下单时间：{values.iso(booked)}", font, align="right")
+    canvas.runs(
+        (60, 210),
+        [run("乘车人："), run(ticket.passenger, "乘客姓名"), run(f"   证件号码：{ticket.masked_id}"), run("   成人票")],
+        font,
+    )
+    cols = [180, 230, 230, 200, 150, 240, 140]
+    heads = ["车次", "出发站", "到达站", "出发日期", "开车时间", "车厢座位", "席别"]
+    header = canvas.grid(60, 290, cols, [64], (150, 150, 150), 2)[0]
+    for cell, head in zip(header, heads, strict=True):
+        canvas.draw.rectangle((cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1), fill=(235, 241, 250))
+        canvas.cell_text(cell, head, font, align="center")
+    cells = canvas.grid(60, 354, cols, [80], (150, 150, 150), 2)[0]
+    values_row = [
+        [run(ticket.train, "车次")],
+        [run(ticket.origin[0], "出发站")],
+        [run(ticket.destination[0], "到达站")],
+        [run(ticket.date_iso, "出发日期")],
+        [run(ticket.time, "出发时间")],
+        [run(ticket.seat, "座位号")] if ticket.seat else [run("—")],
+        [run(ticket.seat_class, "席别")],
+    ]
+    for cell, runs in zip(cells, values_row, strict=True):
+        text = "".join(r.text for r in runs)
+        canvas.cell_text(cell, runs, canvas.fit_font(face, text, cell[2] - cell[0] - 16, 28), align="center")
+    canvas.runs(
+        (60, 480),
+        [
+            run("票价："),
+            run(f"{ticket.price:.1f}元", "票价", values.amount_label(ticket.price)),
+            run(f"    支付方式：{rng.choice(['支付宝', '微信支付', '银行卡'])}"),
+        ],
+        font,
+    )
+    notes = [
+        "温馨提示：请乘车人持购票时使用的有效身份证件原件进站乘车。",
+        "如需报销凭证，请于乘车日期之日起180日内办理。",
+        "请至少提前30分钟到达车站，以免耽误乘车。",
+    ]
+    y = 560.0
+    for note in notes:
+        canvas.text((60, y), note, fonts.load(face, 24), fill=(90, 90, 90))
+        y += 44
+    canvas.crop_height(int(y + 60))
+    return canvas
+
+
 def render_eticket(req: RenderRequest) -> Canvas:
     """The electronic ticket invoice (电子发票（铁路电子客票）): invoice header, trip block, buyer lines."""
     rng, book = req.rng, req.fonts
@@ -235,7 +297,12 @@ KIND = DocKind(
     template="train_ticket",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("red", "blue", "eticket"),
-    render=lambda req: {"red": render_red, "blue": render_blue, "eticket": render_eticket}[req.layout](req),
+    layouts=("red", "blue", "itinerary", "eticket"),
+    render=lambda req: {
+        "red": render_red,
+        "blue": render_blue,
+        "itinerary": render_itinerary,
+        "eticket": render_eticket,
+    }[req.layout](req),
     description="railway tickets (red paper, blue magnetic, electronic ticket invoice)",
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chatocr.data.synth import fonts, stamp, values, words
-from chatocr.data.synth.canvas import Canvas, Rect, run
+from chatocr.data.synth.canvas import Canvas, Rect, Run, run
 from chatocr.data.synth.kinds import DocKind, RenderRequest, seal_center
 
 FIELDS = (
@@ -368,6 +368,94 @@ def render_electronic(req: RenderRequest) -> Canvas:
     return canvas
 
 
+def render_verification(req: RenderRequest) -> Canvas:
+    """A print-out of the tax bureau's invoice verification result: a key/value table, amounts in one row."""
+    rng, book = req.rng, req.fonts
+    inv = sample(rng)
+    canvas = Canvas(1600, 1240, (255, 255, 255))
+    face = book.pick("sans", rng)
+    font = fonts.load(face, 28)
+    kind = "增值税专用发票" if inv.special else "增值税普通发票"
+    canvas.text((800, 50), f"{inv.province}{kind}", fonts.load(book.pick("sans_bold", rng), 46), align="center")
+    canvas.text((800, 120), "查验结果：查验成功，发票一致", fonts.load(face, 28), fill=(30, 120, 60), align="center")
+    canvas.text((1520, 170), f"查验次数：第{rng.randint(1, 5)}次", fonts.load(face, 24), align="right")
+    canvas.text(
+        (1520, 205),
+        f"查验时间：{inv.date_iso} {rng.randint(8, 20):02d}:{rng.randint(0, 59):02d}",
+        fonts.load(face, 24),
+        align="right",
+    )
+    grey = (110, 110, 110)
+    cols = [220, 520, 220, 520]
+    rows: list[tuple[str, list[Run], str, list[Run]]] = [
+        ("发票代码", [run(inv.code, "发票代码")], "发票号码", [run(inv.number, "发票号码")]),
+        (
+            "开票日期",
+            [run(inv.date_printed, "开票日期", inv.date_iso)],
+            "校验码",
+            [run(" ".join(values.digits(rng, 5) for _ in range(4)))],
+        ),
+        (
+            "购买方名称",
+            [run(inv.buyer, "购买方名称")],
+            "购买方识别号",
+            [run(inv.buyer_id, "购买方纳税人识别号")] if inv.buyer_id else [],
+        ),
+        ("销售方名称", [run(inv.seller, "销售方名称")], "销售方识别号", [run(inv.seller_id, "销售方纳税人识别号")]),
+    ]
+    y = 260.0
+    for key1, value1, key2, value2 in rows:
+        cells = canvas.grid(80, y, cols, [76], grey, 2)[0]
+        for cell, content in ((cells[0], key1), (cells[2], key2)):
+            canvas.draw.rectangle((cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1), fill=(242, 245, 250))
+            canvas.cell_text(cell, content, font)
+        for cell, runs in ((cells[1], value1), (cells[3], value2)):
+            if runs:
+                text = "".join(r.text for r in runs)
+                canvas.cell_text(cell, runs, canvas.fit_font(face, text, cols[1] - 24, 28))
+        y += 76
+    y += 30
+    head = canvas.grid(80, y, [560, 160, 140, 200, 220], [60], grey, 2)[0]
+    for cell, text in zip(head, ["项目名称", "数量", "税率", "金额", "税额"], strict=True):
+        canvas.draw.rectangle((cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1), fill=(242, 245, 250))
+        canvas.cell_text(cell, text, font, align="center")
+    y += 60
+    for item in inv.items:
+        cells = canvas.grid(80, y, [560, 160, 140, 200, 220], [56], grey, 1)[0]
+        canvas.cell_text(cells[0], item.name, canvas.fit_font(face, item.name, 530, 26))
+        canvas.cell_text(cells[1], str(item.quantity), font, align="right")
+        canvas.cell_text(cells[2], f"{item.rate}%", font, align="right")
+        canvas.cell_text(cells[3], values.amount_printed(item.amount), font, align="right")
+        canvas.cell_text(cells[4], values.amount_printed(item.tax), font, align="right")
+        y += 56
+    y += 40
+    canvas.runs(
+        (80, y),
+        [
+            run("金额合计：¥"),
+            run(values.amount_printed(inv.amount), "金额", values.amount_label(inv.amount)),
+            run("    税额合计：¥"),
+            run(values.amount_printed(inv.tax), "税额", values.amount_label(inv.tax)),
+        ],
+        font,
+    )
+    y += 56
+    canvas.runs(
+        (80, y),
+        [
+            run("价税合计（大写）："),
+            run(values.rmb_upper(inv.total)),
+            run("    （小写）¥"),
+            run(values.amount_printed(inv.total), "价税合计", values.amount_label(inv.total)),
+        ],
+        font,
+    )
+    y += 90
+    canvas.text((80, y), "本页面由全国增值税发票查验平台生成，仅供参考。", fonts.load(face, 22), fill=grey)
+    canvas.crop_height(int(max(y + 80, 1000)))
+    return canvas
+
+
 def render_roll(req: RenderRequest) -> Canvas:
     """The narrow roll invoice (卷票): one column; prints only the tax-inclusive total."""
     rng, book = req.rng, req.fonts
@@ -447,7 +535,12 @@ KIND = DocKind(
     template="vat_invoice",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("paper", "electronic", "roll"),
-    render=lambda req: {"paper": render_paper, "electronic": render_electronic, "roll": render_roll}[req.layout](req),
+    layouts=("paper", "electronic", "verification", "roll"),
+    render=lambda req: {
+        "paper": render_paper,
+        "electronic": render_electronic,
+        "verification": render_verification,
+        "roll": render_roll,
+    }[req.layout](req),
     description="VAT invoices (增值税专用/普通发票, 电子发票, 卷票)",
 )
