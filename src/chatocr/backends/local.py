@@ -2,11 +2,14 @@
 
 Decoding is greedy and, when a JSON schema is given, constrained by a llama.cpp
 grammar generated from it, so the reply is always JSON with exactly the requested
-keys.  We drive llama.cpp's token loop ourselves (rather than
-``create_chat_completion``) to read the log-probability of each generated token
-from the last position's logits: the library's own logprobs need
-``logits_all=True``, which keeps a vocabulary-sized row of floats for every prompt
-token (about 400 MB at 2048 tokens for SmolLM2's 49k vocabulary).
+keys.  Give string fields a ``maxLength``: the grammar then closes a runaway string
+instead of running into ``max_tokens`` (which raises MalformedReplyError).
+
+We drive llama.cpp's token loop ourselves (rather than ``create_chat_completion``)
+to read the log-probability of each generated token from the last position's
+logits: the library's own logprobs need ``logits_all=True``, which keeps a
+vocabulary-sized row of floats for every prompt token (about 400 MB at 2048 tokens
+for SmolLM2's 49k vocabulary).
 
 One ``Llama`` object per (model file, context size, threads) is created per process
 and shared by every backend instance; a lock serialises calls because a llama.cpp
@@ -38,6 +41,26 @@ _CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+def grammar_schema(schema: Any) -> Any:
+    """Rewrite ``{"type": ["string", "null"], "maxLength": 40}`` as an ``anyOf`` of single types.
+
+    llama.cpp's schema-to-grammar converter ignores ``maxLength``, ``pattern`` and the like
+    when ``type`` is a list; split that way they are enforced.  Bounding string lengths is
+    what stops a small model's runaway string before ``max_tokens`` is reached.
+    """
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: grammar_schema(value) if key != "enum" else value for key, value in schema.items()}
+    kinds = schema.get("type")
+    if isinstance(kinds, list) and len(kinds) > 1:
+        shared = {k: v for k, v in schema.items() if k in ("description", "title")}
+        specific = {k: v for k, v in schema.items() if k not in ("type", "description", "title")}
+        schema = {**shared, "anyOf": [{"type": kind, **(specific if kind != "null" else {})} for kind in kinds]}
+    return schema
 
 
 def default_threads() -> int:
@@ -169,7 +192,7 @@ class LocalBackend(LLMBackend):
         grammars = self.loaded.grammars
         if key not in grammars:
             try:
-                grammars[key] = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False)
+                grammars[key] = LlamaGrammar.from_json_schema(json.dumps(grammar_schema(json_schema)), verbose=False)
             except Exception as exc:  # the converter raises bare Exceptions for unsupported schema features
                 raise BackendError(f"cannot build a decoding grammar from the JSON schema: {exc}") from None
         return grammars[key]

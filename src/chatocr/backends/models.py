@@ -84,15 +84,19 @@ def _bundled_models() -> dict[str, Path]:
     return {p.stem: p for p in sorted(BUNDLED_MODELS_DIR.glob("*.gguf")) if p.stem != DEFAULT_MODEL_NAME}
 
 
-def resolve_local_model(name: str | None) -> LocalModel:
-    """Map ``--model`` (a registered name or a path to a .gguf) to a GGUF file; unknown names raise OptionsError."""
+def resolve_local_model(name: str | None, *, log_fallback: bool = True) -> LocalModel:
+    """Map ``--model`` (a registered name or a path to a .gguf) to a GGUF file; unknown names raise OptionsError.
+
+    ``chatocr-default`` falls back to the base model when the fine-tuned GGUF is
+    missing, logging a warning once per process (unless ``log_fallback`` is False).
+    """
     global _fallback_logged
     name = (name or DEFAULT_MODEL_NAME).strip()
     if name == DEFAULT_MODEL_NAME:
         tuned = finetuned_model_path()
         if tuned is not None:
             return LocalModel(DEFAULT_MODEL_NAME, tuned, "fine-tuned chatocr default", fine_tuned=True)
-        if not _fallback_logged:
+        if log_fallback and not _fallback_logged:
             log.warning(
                 "fine-tuned model %s.gguf not found in %s; using the base model %s",
                 DEFAULT_MODEL_NAME,
@@ -120,7 +124,7 @@ def list_local_models() -> list[LocalModel]:
     models: list[LocalModel] = []
     for name in [DEFAULT_MODEL_NAME, BASE_MODEL_NAME, *_bundled_models()]:
         try:
-            models.append(resolve_local_model(name))
+            models.append(resolve_local_model(name, log_fallback=False))
         except MissingDependencyError as exc:
             models.append(LocalModel(name, Path("-"), f"missing: {exc}"))
     return models
