@@ -83,7 +83,7 @@ def dataset_dir(tmp_path: Path) -> Path:
 
 
 def use_extractor(monkeypatch: pytest.MonkeyPatch, extractor: Callable[..., Any]) -> None:
-    monkeypatch.setattr(harness, "make_extract_fn", lambda options: extractor)
+    monkeypatch.setattr(harness, "make_extract_fn", lambda options, **kwargs: extractor)
 
 
 def run_eval(*args: str) -> Any:
@@ -282,3 +282,9 @@ def test_real_extractor_on_a_rendered_receipt(tmp_path: Path) -> None:
     # the extractor grounds its answers; the harness's independent check must agree
     assert overall["grounding_checked"] == 2 and overall["grounding_rate"] == 1.0
     assert overall["seconds_per_doc"] > 0 and overall["peak_rss_mb"] > 50
+
+
+def test_ground_truth_ocr_needs_the_ocr_folder(dataset_dir: Path, tmp_path: Path) -> None:
+    result = run_eval(str(dataset_dir), "--fields", "company", "--ground-truth-ocr", "--out", str(tmp_path / "run"))
+    assert result.exit_code == 14
+    assert "--ground-truth-ocr" in result.output and "a.png" in result.output

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from chatocr.errors import DatasetError, OptionsError
-from chatocr.eval.dataset import load_dataset
+from chatocr.eval.dataset import ground_truth_document, load_dataset
 
 SHARED = Path("/work/shared/benchmarks")
 
@@ -125,3 +125,32 @@ def test_shared_benchmarks_load() -> None:
     assert [item.id for item in funsd] == sorted(item.id for item in funsd)
     assert load_dataset(SHARED / "wildreceipt", limit=1).options.match.ignore_whitespace
     assert load_dataset(SHARED / "kleister_nda", limit=1).options.missing_is_absent
+
+
+def test_ground_truth_document(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "set", {"a": {"total": "1.00"}, "b": {"total": "2.00"}})
+    (root / "ocr").mkdir()
+    lines = [
+        {"box": [10, 50, 90, 50, 90, 60, 10, 60], "text": "TOTAL 1.00"},  # quadrilateral
+        {"box": [10, 5, 90, 15], "text": "SHOP"},  # x0, y0, x1, y1
+        {"box": [10, 30, 20, 35], "text": "  "},  # blank: dropped
+    ]
+    (root / "ocr" / "a.json").write_text(json.dumps(lines), encoding="utf-8")
+    document = ground_truth_document(root / "images" / "a.png")
+    page = document.pages[0]
+    assert (page.width, page.height) == (40, 20)  # the image's size
+    assert [line.text for line in page.lines] == ["SHOP", "TOTAL 1.00"]  # reading order
+    assert page.lines[0].box == [[10, 5], [90, 5], [90, 15], [10, 15]]
+    with pytest.raises(DatasetError, match=r"ocr.*b\.json: no ground-truth OCR"):
+        ground_truth_document(root / "images" / "b.png")
+    (root / "ocr" / "b.json").write_text('[{"box": [1, 2, 3], "text": "x"}]', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"b\.json: entry 1 needs"):
+        ground_truth_document(root / "images" / "b.png")
+
+
+@pytest.mark.skipif(not (SHARED / "sroie").is_dir(), reason="shared benchmark data not available at /work/shared")
+def test_ground_truth_document_of_shared_sets() -> None:
+    sroie = ground_truth_document(SHARED / "sroie" / "images" / "train_020.jpg")
+    assert "SYL ROASTED DELIGHTS SDN. BHD." in sroie.to_text()
+    funsd = ground_truth_document(SHARED / "funsd" / "images" / "0000971160.png")
+    assert any(line.text == "Suggestion:" for line in funsd.pages[0].lines)

@@ -65,6 +65,9 @@ def eval_command(
     ignore_punctuation: Annotated[
         bool | None, typer.Option("--ignore-punctuation/--keep-punctuation", help="override the dataset's setting")
     ] = None,
+    ground_truth_ocr: Annotated[
+        bool, typer.Option("--ground-truth-ocr", help="extract from the dataset's ocr/<id>.json instead of OCR")
+    ] = False,
     compare: Annotated[
         tuple[Path, Path] | None,
         typer.Option("--compare", metavar="RUN_A RUN_B", help="compare two run folders instead of evaluating"),
@@ -88,7 +91,7 @@ def eval_command(
             dataset_dir, fields, template, schema, fields_from_labels,
             {"backend.name": backend, "backend.model": model, "backend.base_url": base_url,
              "backend.api_key_env": api_key_env, "ocr.engine": engine},
-            limit, out, ignore_whitespace, ignore_punctuation, stdout,
+            limit, out, ignore_whitespace, ignore_punctuation, ground_truth_ocr, stdout,
         )
     except ChatOCRError as exc:
         raise fail(exc) from None
@@ -105,12 +108,14 @@ def _evaluate(
     out: Path | None,
     ignore_whitespace: bool | None,
     ignore_punctuation: bool | None,
+    ground_truth_ocr: bool,
     stdout: Console,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from chatocr.errors import DatasetError
     from chatocr.eval import harness
-    from chatocr.eval.dataset import load_dataset, with_options
+    from chatocr.eval.dataset import ground_truth_ocr_path, load_dataset, with_options
     from chatocr.eval.report import summary_table
     from chatocr.options import Options
 
@@ -130,19 +135,26 @@ def _evaluate(
             command += [flag, str(value)]
     if fields_from_labels:
         command.append("--fields-from-labels")
+    if ground_truth_ocr:
+        command.append("--ground-truth-ocr")
+        missing = [item.image.name for item in dataset if not ground_truth_ocr_path(item.image).is_file()]
+        if missing:
+            raise DatasetError(f"--ground-truth-ocr: {dataset.root / 'ocr'} lacks {len(missing)} documents' OCR "
+                               f"(first: {missing[0]})")
     backend = options.backend
     info = {
         "command": shlex.join(command),
         "spec": spec,
         "spec_text": spec_text,
         "backend": {"name": backend.name, "model": backend.model, "base_url": backend.base_url,
-                    "engine": options.ocr.engine},
+                    "engine": "ground-truth" if ground_truth_ocr else options.ocr.engine},
         "backend_text": f"{backend.name}" + (f" / {backend.model}" if backend.model else " (default model)")
-        + (f" at {backend.base_url}" if backend.base_url else "") + f"; OCR engine {options.ocr.engine}",
+        + (f" at {backend.base_url}" if backend.base_url else "")
+        + ("; OCR: the dataset's ground truth" if ground_truth_ocr else f"; OCR engine {options.ocr.engine}"),
         "limit": limit,
     }
 
-    extract = harness.make_extract_fn(options)
+    extract = harness.make_extract_fn(options, ground_truth_ocr=ground_truth_ocr)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
         task = bar.add_task(f"eval {dataset.name}", total=len(dataset))

@@ -6,7 +6,7 @@
       images/<id>.<ext>     the document (image or PDF)
       labels/<id>.json      flat {field: value} (value a string; null or "" means the field is absent)
       absent/<id>.json      optional: a JSON list of field names that are not on the document
-      ocr/<id>.json         optional: ground-truth text boxes (not used for scoring)
+      ocr/<id>.json         optional: ground-truth text boxes (``--ground-truth-ocr`` extracts from them)
       dataset.json          optional: matching options, e.g. {"ignore_whitespace": true}
 
 A malformed dataset (an image without a label, a label without an image, bad JSON,
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chatocr.document import Document, Line, Page, box_from_rect
 from chatocr.errors import DatasetError, OptionsError
 from chatocr.eval.matching import MatchOptions
 
@@ -186,3 +187,45 @@ def with_options(dataset: Dataset, **match_overrides: Any) -> Dataset:
     match = replace(dataset.options.match, **{k: v for k, v in match_overrides.items() if v is not None})
     dataset.options = replace(dataset.options, match=match)
     return dataset
+
+
+def ground_truth_ocr_path(image: Path) -> Path:
+    """Where a document's ground-truth OCR lives: ``<root>/ocr/<id>.json`` next to ``<root>/images/``."""
+    return image.parent.parent / "ocr" / f"{image.stem}.json"
+
+
+def ground_truth_document(image: str | Path) -> Document:
+    """The dataset's own OCR of a document (``ocr/<id>.json``: a list of {"box", "text"}) as a Document.
+
+    Boxes may be 8 numbers (a quadrilateral) or 4 (x0, y0, x1, y1).  Lines are put in reading
+    order like engine lines, so extraction sees the same kind of input with perfect text.
+    """
+    from PIL import Image
+
+    from chatocr.layout import order_lines
+
+    image = Path(image)
+    path = ground_truth_ocr_path(image)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no ground-truth OCR for {image.name}")
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise DatasetError(f"{path}: ground-truth OCR must be a JSON list of {{'box', 'text'}} objects")
+    lines: list[Line] = []
+    for number, entry in enumerate(data, start=1):
+        box = entry.get("box") if isinstance(entry, dict) else None
+        text = entry.get("text") if isinstance(entry, dict) else None
+        if not isinstance(text, str) or not isinstance(box, list) or len(box) not in (4, 8):
+            raise DatasetError(f"{path}: entry {number} needs a 'text' string and a 'box' of 4 or 8 numbers")
+        if not text.strip():
+            continue
+        values = [float(v) for v in box]
+        quad = box_from_rect(*values) if len(values) == 4 else [values[i : i + 2] for i in range(0, 8, 2)]
+        lines.append(Line(text=text, box=quad, confidence=1.0))
+    try:
+        with Image.open(image) as img:
+            width, height = img.size
+    except OSError as exc:
+        raise DatasetError(f"{image}: cannot read the image size ({exc})") from None
+    page = Page(page=1, width=width, height=height, lines=order_lines(lines), source="ocr", rotation=0)
+    return Document(file=image.stem, pages=[page])

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from chatocr.errors import MissingDependencyError
-from chatocr.eval.dataset import Dataset, DatasetItem
+from chatocr.eval.dataset import Dataset, DatasetItem, ground_truth_document
 from chatocr.eval.report import write_outputs
 from chatocr.eval.runner import (
     ExtractFn,
@@ -22,8 +22,12 @@ from chatocr.eval.runner import (
 from chatocr.options import Options
 
 
-def make_extract_fn(options: Options) -> ExtractFn:
-    """The real extractor: one :class:`chatocr.extract.Extractor`, kept loaded for the whole run."""
+def make_extract_fn(options: Options, *, ground_truth_ocr: bool = False) -> ExtractFn:
+    """The real extractor: one :class:`chatocr.extract.Extractor`, kept loaded for the whole run.
+
+    With ``ground_truth_ocr`` the dataset's own ``ocr/<id>.json`` replaces the OCR engine, which
+    separates extraction errors from OCR errors.
+    """
     try:
         from chatocr.extract import Extractor
     except ImportError as exc:
@@ -31,6 +35,8 @@ def make_extract_fn(options: Options) -> ExtractFn:
     extractor = Extractor(options)
 
     def extract(path: Path, schema: Any, name: str) -> Any:
+        if ground_truth_ocr:
+            return extractor.run_document(ground_truth_document(path), schema)
         return extractor.run(path, schema, name=name)
 
     return extract
