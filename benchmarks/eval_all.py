@@ -58,20 +58,44 @@ def chatocr_command() -> list[str]:
     return [sys.executable, "-c", "from chatocr.cli import main; main()"]
 
 
+def relative(word: str) -> str:
+    return str(Path(word).relative_to(ROOT)) if word.startswith(str(ROOT)) else word
+
+
 def shown(command: list[str]) -> str:
     """The command as a reader would type it (`chatocr ...`, paths relative to the repository)."""
     words = ["chatocr", *command[len(chatocr_command()):]]
-    return shlex.join(str(Path(w).relative_to(ROOT)) if w.startswith(str(ROOT)) else w for w in words)
+    return shlex.join(relative(w) for w in words)
+
+
+def first_documents_view(folder: Path, view: Path, n: int) -> None:
+    """Make ``view`` a dataset of links to the first ``n`` planned documents of ``folder``.
+
+    Synthetic ids end in the plan index (``certificate_00005``) and the plan cycles through the
+    document kinds, so the first N by index are balanced, whereas the first N by sorted id are not.
+    The view's path stays the same for every N, so its run folder resumes when N grows.
+    """
+    if view.exists():
+        shutil.rmtree(view)  # links only
+    for sub in ("images", "labels", "absent", "ocr"):
+        source = folder / sub
+        if not source.is_dir():
+            continue
+        (view / sub).mkdir(parents=True)
+        for path in source.iterdir():
+            index = path.stem.rsplit("_", 1)[-1]
+            if index.isdigit() and int(index) < n:
+                (view / sub / path.name).symlink_to(path.resolve())
 
 
 def make_dev_set(limit: int | None, cache: Path) -> tuple[Path | None, str]:
-    """Generate (or reuse) the first N documents of the Chinese development set."""
+    """Generate (or grow) the Chinese development set and return a view of its first N documents."""
     n = min(limit, DEV_SET_SIZE) if limit else DEV_SET_SIZE
     try:  # a new generator version makes different documents: a new folder (and so a new run folder)
         from chatocr.data.synth.generator import GENERATOR_VERSION as version
     except ImportError:
         version = 0
-    folder = cache / f"zh_dev_seed{DEV_SET_SEED}_g{version}_n{n}"
+    folder = cache / f"zh_dev_seed{DEV_SET_SEED}_g{version}"
     probe = subprocess.run([*chatocr_command(), "data", "synth", "--help"], capture_output=True, text=True)
     if probe.returncode != 0:
         return None, "skipped: `chatocr data synth` is not available in this checkout"
@@ -81,7 +105,9 @@ def make_dev_set(limit: int | None, cache: Path) -> tuple[Path | None, str]:
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         return None, f"skipped: `{shown(command)}` failed ({done.stderr.strip().splitlines()[-1:]})"
-    return folder, shown(command)
+    view = folder.with_name(folder.name + "_first")
+    first_documents_view(folder, view, n)
+    return view, shown(command) + f", then the first {n} documents (plan order) linked into `{relative(str(view))}`"
 
 
 def limit_for(name: str, args: argparse.Namespace) -> int | None:
@@ -91,11 +117,11 @@ def limit_for(name: str, args: argparse.Namespace) -> int | None:
 
 
 def run_set(name: str, dataset: Path, spec_args: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    # the generated set's folder depends on N, and a run folder holds answers for one dataset folder
+    # the generated set's folder depends on the generator version; a run folder answers one dataset folder
     out = args.runs_dir / (dataset.name if name == "zh_dev" else name)
     command = [*chatocr_command(), "eval", str(dataset), *spec_args, "--out", str(out)]
     limit = limit_for(name, args)
-    if limit:
+    if limit and name != "zh_dev":  # the generated view already holds just the first N documents
         command += ["--limit", str(limit)]
     for flag, value in (("--backend", args.backend), ("--model", args.model), ("--base-url", args.base_url)):
         if value:
