@@ -134,6 +134,34 @@ def test_rapidocr_start_up_logs_nothing_below_warning(capfd: pytest.CaptureFixtu
     assert logging.getLogger("RapidOCR").getEffectiveLevel() >= logging.WARNING
 
 
+def test_extreme_aspect_pages_are_padded_before_detection() -> None:
+    """The detector scales the short side to 736 px; a 20x2000 strip must not become 736x73600."""
+    from chatocr.engines.rapidocr_engine import MAX_ASPECT, pad_for_detection
+
+    strip = np.zeros((2000, 20, 3), dtype=np.uint8)
+    padded = pad_for_detection(strip)
+    assert padded.shape == (2000, 500, 3) and max(padded.shape[:2]) / min(padded.shape[:2]) <= MAX_ASPECT
+    assert np.array_equal(padded[:, :20], strip) and (padded[:, 20:] == 255).all()  # boxes keep coordinates
+    assert pad_for_detection(np.zeros((5, 3, 3), dtype=np.uint8)).shape == (32, 32, 3)
+    page = np.zeros((1200, 600, 3), dtype=np.uint8)
+    assert pad_for_detection(page) is page  # ordinary pages are untouched
+
+
+@pytest.mark.slow
+def test_thin_strips_and_tiny_images_are_read_not_failed(
+    rapidocr_engine: OcrEngine, render_text: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert rapidocr_engine.recognize(np.full((8, 3000, 3), 255, dtype=np.uint8)) == []
+    assert capfd.readouterr().err == ""  # a blank page is an empty result, not a warning
+    assert rapidocr_engine.recognize(np.full((1, 1, 3), 255, dtype=np.uint8)) == []
+    text = "A long single line of text on a thin strip of paper 12345"
+    strip = render_text([text], size=24, margin=8)
+    assert strip.shape[1] / strip.shape[0] > 10
+    lines = rapidocr_engine.recognize(strip)
+    assert len(lines) == 1 and fuzz.ratio(lines[0].text, text) > 85
+    assert lines[0].bounds[2] <= strip.shape[1] and lines[0].bounds[3] <= strip.shape[0]
+
+
 # --- tesseract -------------------------------------------------------------------------------------
 
 

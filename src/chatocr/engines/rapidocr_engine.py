@@ -14,6 +14,13 @@ from chatocr.errors import EngineError, MissingDependencyError, OptionsError
 from chatocr.options import OcrOptions
 
 
+class _DropBlankPageWarnings(logging.Filter):
+    """A blank page is a normal result (no lines), not something to warn about on every page."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("The text detection result is empty")
+
+
 class RapidOcrEngine(OcrEngine):
     name = "rapidocr"
 
@@ -34,7 +41,10 @@ class RapidOcrEngine(OcrEngine):
             settings["EngineConfig.onnxruntime.intra_op_num_threads"] = options.threads
             settings["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         settings.update(params or {})
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        rapidocr_log = logging.getLogger("RapidOCR")
+        rapidocr_log.setLevel(logging.WARNING)
+        if not any(isinstance(f, _DropBlankPageWarnings) for f in rapidocr_log.filters):
+            rapidocr_log.addFilter(_DropBlankPageWarnings())
         try:
             self._engine = RapidOCR(params=settings)
         except Exception as exc:
@@ -63,12 +73,13 @@ class RapidOcrEngine(OcrEngine):
         return f"rapidocr {self._version} (PP-OCRv6 small)"
 
     def recognize(self, image: np.ndarray) -> list[Line]:
+        height, width = image.shape[:2]
         # RapidOCR expects BGR like OpenCV.
-        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        bgr = pad_for_detection(np.ascontiguousarray(image[:, :, ::-1]))
         try:
             result: Any = self._engine(bgr)
         except Exception as exc:
-            raise EngineError(f"rapidocr failed on a page: {exc}") from exc
+            raise EngineError(f"rapidocr failed on a page: {exc or type(exc).__name__}") from exc
         if result.boxes is None or result.txts is None:
             return []
         lines = []
@@ -76,14 +87,35 @@ class RapidOcrEngine(OcrEngine):
             text = str(text).strip()
             if not text:
                 continue
+            points = np.asarray(box, dtype=np.float64).reshape(4, 2)
+            points[:, 0] = points[:, 0].clip(0, width)  # the padding is white; keep boxes on the page
+            points[:, 1] = points[:, 1].clip(0, height)
             lines.append(
                 Line(
                     text=text,
-                    box=[[float(x), float(y)] for x, y in np.asarray(box).reshape(4, 2)],
+                    box=[[float(x), float(y)] for x, y in points],
                     confidence=float(min(1.0, max(0.0, score))),
                 )
             )
         return lines
+
+
+# The detector scales the short side up to 736 px, so a 20x2000 strip became a 736x73600
+# input (minutes of CPU for nothing).  Pages are padded (white, right/bottom, so boxes keep
+# their coordinates) to at most this aspect ratio and at least this short side.
+MAX_ASPECT = 4.0
+MIN_SIDE = 32
+
+
+def pad_for_detection(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    target_h = max(height, MIN_SIDE, int(np.ceil(width / MAX_ASPECT)))
+    target_w = max(width, MIN_SIDE, int(np.ceil(height / MAX_ASPECT)))
+    if (target_h, target_w) == (height, width):
+        return image
+    padded = np.full((target_h, target_w, image.shape[2]), 255, dtype=image.dtype)
+    padded[:height, :width] = image
+    return padded
 
 
 @ENGINES.register("rapidocr", "RapidOCR 3.10, PP-OCRv6 small det/rec + cls (bundled, offline) [default]")
