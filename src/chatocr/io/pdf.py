@@ -187,8 +187,8 @@ def _scan_image_scale(page: Any, width_pt: float, height_pt: float) -> float | N
     if placed_w <= 0 or placed_h <= 0 or placed_w * placed_h < _SCAN_COVERAGE * width_pt * height_pt:
         return None
     px_w, px_h = image.get_px_size()
-    # The rendered page is upright (page /Rotate applied); the image's pixel axes follow the placement.
-    return float(max(px_w / placed_w, px_h / placed_h)) if px_w and px_h else None
+    # Pixels per point by area, so an image placed turned by 90 degrees gets the same answer.
+    return math.sqrt(px_w * px_h / (placed_w * placed_h)) if px_w and px_h else None
 
 
 def _render_scale(page: Any, limits: Limits) -> tuple[float, str]:
@@ -225,11 +225,11 @@ def _load_page(pdf: Any, index: int, name: str, limits: Limits, use_text_layer: 
     try:
         page = pdf[index]
         width_pt, height_pt = page.get_size()
+        if width_pt <= 0 or height_pt <= 0:
+            raise InputFileError(f"{name}: page {index + 1} has no area", hint="the PDF is malformed")
         scale, reason = _render_scale(page, limits)
     except _pdfium().PdfiumError as exc:
         raise InputFileError(f"{name}: page {index + 1} could not be read ({exc})") from exc
-    if width_pt <= 0 or height_pt <= 0:
-        raise InputFileError(f"{name}: page {index + 1} has no area")
     width_px, height_px = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
     text_lines: list[Line] | None = None
     if use_text_layer:
