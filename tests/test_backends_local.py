@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chatocr.backends import BACKENDS, Message, create_backend, models
-from chatocr.errors import BackendError, MalformedReplyError, OptionsError
+from chatocr.errors import BackendError, MalformedReplyError, MissingDependencyError, OptionsError
 from chatocr.options import BackendOptions
 from fake_backend import FakeBackend, registered_fake_backend
 
@@ -110,6 +110,18 @@ def test_unknown_model_is_options_error(name: str) -> None:
     with pytest.raises(OptionsError) as info:
         create_backend(BackendOptions(name="local", model=name))
     assert info.value.exit_code == 2
+
+
+def test_missing_llama_cpp_is_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "llama_cpp" else real_find_spec(name, *args)
+    )
+    with pytest.raises(MissingDependencyError) as info:
+        create_backend(BackendOptions(name="local"))
+    assert "chatocr[local]" in str(info.value)
 
 
 def test_unknown_backend_is_options_error() -> None:

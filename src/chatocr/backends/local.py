@@ -19,6 +19,7 @@ common prompt prefix, so a shared system prompt is evaluated once.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -168,6 +169,10 @@ class LocalBackend(LLMBackend):
 
     def __init__(self, options: BackendOptions | None = None, *, n_ctx: int = DEFAULT_CONTEXT_TOKENS) -> None:
         self.options = options or BackendOptions.model_validate({})
+        if importlib.util.find_spec("llama_cpp") is None:  # fail before any OCR work, not at the first call
+            raise MissingDependencyError(
+                "the local backend needs llama-cpp-python", hint="pip install 'chatocr[local]'"
+            )
         self.model: LocalModel = resolve_local_model(self.options.model)
         self.n_threads = self.options.n_threads or default_threads()
         self.context_tokens = n_ctx
@@ -210,9 +215,6 @@ class LocalBackend(LLMBackend):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
     ) -> Completion:
-        import numpy as np
-
-        llama_cpp = _import_llama_cpp()
         loaded = self.loaded
         llama = loaded.llama
         grammar = self._grammar(json_schema) if json_schema is not None else None
@@ -224,31 +226,21 @@ class LocalBackend(LLMBackend):
                     f"the model context of {self.context_tokens} tokens",
                     hint="send fewer OCR lines per request",
                 )
-            vocab = llama._model.vocab
-            n_vocab = llama.n_vocab()
             pieces = _Utf8Pieces()
             token_logprobs: list[tuple[str, float]] = []
-            finished = False
             generated: list[int] = []
             # temp 0 means a greedy sampler; repeat_penalty 1 disables the penalty stage.
-            for token in llama.generate(prompt, temp=0.0, repeat_penalty=1.0, grammar=grammar, reset=True):
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    finished = True
-                    break
-                # The logits that chose this token are still the context's last row here.
-                logits = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(n_vocab,))
-                peak = float(logits.max())
-                log_norm = peak + float(np.log(np.exp(logits - peak).sum()))
-                piece = pieces.push(llama._model.detokenize([token], special=False))
-                token_logprobs.append((piece, float(logits[token]) - log_norm))
-                generated.append(token)
-                if len(generated) >= max_tokens:
-                    break
+            try:
+                tokens = llama.generate(prompt, temp=0.0, repeat_penalty=1.0, grammar=grammar, reset=True)
+                finished = self._decode(tokens, max_tokens, pieces, token_logprobs, generated)
+            except RuntimeError as exc:  # llama_decode failures surface as RuntimeError
+                llama.reset()
+                raise BackendError(f"llama.cpp failed while generating: {exc}") from None
             text = "".join(piece for piece, _ in token_logprobs) + pieces.push(b"")
         if grammar is not None and not finished:
             raise MalformedReplyError(
                 f"the reply reached max_tokens={max_tokens} before its JSON was complete",
-                hint="raise max_tokens or ask for fewer fields at once",
+                hint="raise max_tokens, bound string fields with maxLength, or ask for fewer fields at once",
             )
         return Completion(
             text=text,
@@ -257,6 +249,35 @@ class LocalBackend(LLMBackend):
             completion_tokens=len(generated),
             model=self.model.name,
         )
+
+    def _decode(
+        self,
+        tokens: Any,
+        max_tokens: int,
+        pieces: _Utf8Pieces,
+        token_logprobs: list[tuple[str, float]],
+        generated: list[int],
+    ) -> bool:
+        """Consume the greedy token stream; returns True when the model ended its reply itself."""
+        import numpy as np
+
+        llama_cpp = _import_llama_cpp()
+        llama = self.loaded.llama
+        vocab = llama._model.vocab
+        n_vocab = llama.n_vocab()
+        for token in tokens:
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                return True
+            # The logits that chose this token are still the context's last row here.
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(n_vocab,))
+            peak = float(logits.max())
+            log_norm = peak + float(np.log(np.exp(logits - peak).sum()))
+            piece = pieces.push(llama._model.detokenize([token], special=False))
+            token_logprobs.append((piece, float(logits[token]) - log_norm))
+            generated.append(token)
+            if len(generated) >= max_tokens:
+                return False
+        return False
 
 
 @BACKENDS.register("local", "llama.cpp on the CPU, offline (default model: chatocr-default)")
