@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="fine-tuning tests need the finetune extra (torch==2.13.0)")
@@ -127,7 +128,7 @@ def test_merged_gguf_runs_in_llama_cpp_like_the_merged_hf_model(
     from transformers import AutoModelForCausalLM
 
     from chatocr.finetune.base import load_tokenizer
-    from chatocr.finetune.merge import hf_llama_to_gguf, merge_adapter, read_safetensors
+    from chatocr.finetune.merge import hf_llama_to_gguf, merge_adapter, pack_adapter, read_safetensors
     from chatocr.finetune.verify import compare_greedy
 
     config = json.loads((tiny_base / "config.json").read_text())
@@ -144,6 +145,15 @@ def test_merged_gguf_runs_in_llama_cpp_like_the_merged_hf_model(
     assert comparison.same, comparison
     # and the model learnt the answer, in both runtimes
     assert tokenizer.decode(comparison.gguf_tokens).startswith('{"company": 1}')
+
+    # the shipped form: F16 weights, half the size, the same numbers to F16 precision
+    pack_adapter(trained.adapter_dir, tmp_path / "packed")
+    original = read_safetensors(Path(trained.adapter_dir) / "adapter_model.safetensors")
+    packed = read_safetensors(tmp_path / "packed" / "adapter_model.safetensors")
+    assert packed.keys() == original.keys()
+    for name, value in original.items():
+        np.testing.assert_allclose(packed[name], value, rtol=1e-3, atol=1e-4)
+    assert (tmp_path / "packed" / "training.json").is_file()
 
 
 def test_resume_continues_exactly(tiny_base: Path, data_file: Path, tmp_path: Path) -> None:

