@@ -87,9 +87,7 @@ class FakeBackend(LLMBackend):
 
 
 @contextmanager
-def registered_fake_backend(
-    name: str = "fake", *, responder: Responder | None = None
-) -> Iterator[FakeBackend]:
+def registered_fake_backend(name: str = "fake", *, responder: Responder | None = None) -> Iterator[FakeBackend]:
     """Register one FakeBackend instance under ``name`` in BACKENDS for the duration of the block."""
     fake = FakeBackend(responder=responder)
     previous = BACKENDS._factories.get(name), BACKENDS._descriptions.get(name)

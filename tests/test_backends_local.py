@@ -68,12 +68,18 @@ def test_base_model_found_in_installed_package() -> None:
     assert models.resolve_local_model("smollm2-135m-instruct").path == path
 
 
-def test_default_falls_back_to_base_with_a_log_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.fixture
+def isolated_models(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No fine-tuned model anywhere: empty bundled folder, cache folder and adapter folder under tmp_path."""
     monkeypatch.delenv(models.DEFAULT_MODEL_ENV, raising=False)
-    monkeypatch.setattr(models, "BUNDLED_MODELS_DIR", tmp_path)
+    monkeypatch.setenv(models.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(models, "BUNDLED_MODELS_DIR", tmp_path / "bundled")
+    monkeypatch.setattr(models, "SHIPPED_ADAPTER_DIR", tmp_path / "adapter")
     monkeypatch.setattr(models, "_fallback_logged", False)
+    return tmp_path
+
+
+def test_default_falls_back_to_base_with_a_log_line(isolated_models: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="chatocr.backends.models"):
         resolved = models.resolve_local_model(None)
     assert resolved.name == "chatocr-default"
@@ -82,16 +88,42 @@ def test_default_falls_back_to_base_with_a_log_line(
     assert "using the base model smollm2-135m-instruct" in caplog.text
 
 
-def test_default_uses_finetuned_gguf_when_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv(models.DEFAULT_MODEL_ENV, raising=False)
-    monkeypatch.setattr(models, "BUNDLED_MODELS_DIR", tmp_path)
-    (tmp_path / "chatocr-default.gguf").write_bytes(b"GGUF")
-    (tmp_path / "receipts-v2.gguf").write_bytes(b"GGUF")
+def test_default_uses_finetuned_gguf_when_built(isolated_models: Path) -> None:
+    cache = models.model_cache_dir()
+    cache.mkdir(parents=True)
+    (cache / "chatocr-default.gguf").write_bytes(b"GGUF")
     resolved = models.resolve_local_model("chatocr-default")
-    assert resolved.fine_tuned and resolved.path == tmp_path / "chatocr-default.gguf"
-    assert models.resolve_local_model("receipts-v2").path == tmp_path / "receipts-v2.gguf"
+    assert resolved.fine_tuned and resolved.path == cache / "chatocr-default.gguf"
+    # The copy inside the package wins over the cache folder.
+    bundled = isolated_models / "bundled"
+    bundled.mkdir()
+    (bundled / "chatocr-default.gguf").write_bytes(b"GGUF")
+    (bundled / "receipts-v2.gguf").write_bytes(b"GGUF")
+    assert models.resolve_local_model(None).path == bundled / "chatocr-default.gguf"
+    assert models.resolve_local_model("receipts-v2").path == bundled / "receipts-v2.gguf"
     names = [m.name for m in models.list_local_models()]
-    assert names == ["chatocr-default", "smollm2-135m-instruct", "receipts-v2"]
+    assert names == ["chatocr-default", "smollm2-135m-instruct", "smollm2-135m-instruct-q8_0", "receipts-v2"]
+    assert not (cache / "smollm2-135m-instruct-q8_0.gguf").exists()  # listing builds nothing
+
+
+def test_broken_shipped_adapter_falls_back_to_base(isolated_models: Path, caplog: pytest.LogCaptureFixture) -> None:
+    adapter = isolated_models / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    with caplog.at_level(logging.WARNING, logger="chatocr.backends.models"):
+        resolved = models.resolve_local_model(None)
+    assert resolved.path == models.base_model_path()
+    assert "could not merge the shipped adapter" in caplog.text
+
+
+@pytest.mark.slow
+def test_q8_0_variant_made_on_first_use(isolated_models: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    resolved = models.resolve_local_model("smollm2-135m-instruct-q8_0")
+    assert resolved.path == models.model_cache_dir() / "smollm2-135m-instruct-q8_0.gguf"
+    assert resolved.path.stat().st_size > models.base_model_path().stat().st_size  # 8 bits per weight, not 4
+    assert resolved.path.read_bytes()[:4] == b"GGUF"
+    assert models.resolve_local_model("smollm2-135m-instruct-q8_0").path == resolved.path  # made once
 
 
 def test_env_override_and_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -242,6 +274,20 @@ def test_model_shared_between_instances_and_threads(backend: Any, receipt_reply:
         thread.join()
     assert not errors
     assert results == [expected, expected]
+
+
+@pytest.mark.slow
+def test_llama_cpp_prints_nothing() -> None:
+    pytest.importorskip("llama_cpp")
+    code = (
+        "from chatocr.backends import Message, create_backend; from chatocr.options import BackendOptions; "
+        "b = create_backend(BackendOptions(name='local', model='smollm2-135m-instruct', n_threads=1)); "
+        "b.complete([Message('user', 'hi')], json_schema={'type': 'object', 'properties': "
+        "{'a': {'type': 'string', 'maxLength': 3}}, 'required': ['a']}, max_tokens=20)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == ""  # stdout carries only results in the CLI
+    assert result.stderr == ""
 
 
 # -- the fake backend other tests use ---------------------------------------------------------

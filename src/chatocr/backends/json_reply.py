@@ -106,9 +106,8 @@ def check_reply(text: str, schema: dict[str, Any]) -> Any:
 
 def schema_instruction(schema: dict[str, Any]) -> str:
     """The instruction added to the prompt when the server cannot enforce the schema itself."""
-    return (
-        "Reply with only one JSON object, no other text, valid for this JSON schema:\n"
-        + json.dumps(schema, ensure_ascii=False)
+    return "Reply with only one JSON object, no other text, valid for this JSON schema:\n" + json.dumps(
+        schema, ensure_ascii=False
     )
 
 
