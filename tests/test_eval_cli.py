@@ -198,6 +198,18 @@ def test_failed_document_does_not_count_as_null_answers(
     assert (overall["tp"], overall["fp"], overall["fn"]) == (2, 1, 3)  # c.company missed
 
 
+def test_a_crash_on_one_document_is_recorded(
+    monkeypatch: pytest.MonkeyPatch, dataset_dir: Path, tmp_path: Path
+) -> None:
+    use_extractor(monkeypatch, ScriptedExtractor(fail={"a": ArithmeticError("decimal overflow")}))
+    out = tmp_path / "run"
+    result = run_eval(str(dataset_dir), "--fields", "company,total", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    records = {json.loads(x)["id"]: json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()}
+    assert records["a"]["error"] == {"code": "internal_error", "message": "ArithmeticError: decimal overflow"}
+    assert "fields" in records["b"] and "fields" in records["c"]
+
+
 def test_unreachable_backend_stops_the_run(monkeypatch: pytest.MonkeyPatch, dataset_dir: Path, tmp_path: Path) -> None:
     use_extractor(monkeypatch, ScriptedExtractor(fail={"b": BackendUnavailableError("connection refused")}))
     out = tmp_path / "run"

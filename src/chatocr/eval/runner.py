@@ -191,6 +191,10 @@ def _predict_one(item: DatasetItem, schema: Schema, extract: ExtractFn) -> dict[
     except ChatOCRError as exc:
         log.warning("%s: %s", item.image, exc)
         record.update(file=str(item.image), error=exc.to_dict())
+    except Exception as exc:
+        # A bug on one document must not end a long run: record it (and show the traceback) and go on.
+        log.exception("%s: unexpected error", item.image)
+        record.update(file=str(item.image), error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
     else:
         record.update(result.export())
         record["file"] = record.get("file") or str(item.image)
