@@ -125,7 +125,7 @@ def _squash(text: str) -> str:
 
 def _alias_pattern(alias: str) -> re.Pattern[str]:
     core = nfkc(alias).strip().rstrip(":：")
-    body = r"\s*".join(re.escape(ch) for ch in core if not ch.isspace())
+    body = r"[\s\-]*".join(re.escape(ch) for ch in core if not ch.isspace())
     if re.search(r"[A-Za-z]", core):
         # Long keys may be glued to the previous word by OCR ("OrderTotal"); short ones ("No") may not.
         body = ("" if len(core) >= 5 else r"(?<![A-Za-z])") + body + r"(?![a-z])"
@@ -355,7 +355,15 @@ def _values_after_key(
         if _plausible_text(kind, rest_clean):
             found.append(_continued(view, Candidate(rest_clean, [item.index], base, "pair:same_line"), long_text))
         return found
-    for neighbour, source, factor in ((view.right_of(item.index), "pair:right", 0.95), (None, "pair:below", 0.7)):
+    right = view.right_of(item.index)
+    # "Total | Due: | 285.80": the key continues in the next cell; the value is further right.
+    for _ in range(2):
+        if right is None or kind not in TYPED_KINDS or _typed_spans(kind, right.text):
+            break
+        if len(right.text.strip()) > 12 or re.search(r"\d", right.text):
+            break
+        right = view.right_of(right.index)
+    for neighbour, source, factor in ((right, "pair:right", 0.95), (None, "pair:below", 0.7)):
         if neighbour is None and source == "pair:below":
             neighbour = view.below(item.index)
         if neighbour is None:
@@ -458,8 +466,15 @@ def company_candidates(view: DocView) -> list[Candidate]:
         letters = sum(ch.isalpha() for ch in text)
         if letters < 0.5 * len(text.replace(" ", "")) or _NOT_COMPANY.search(text) or _STOP_LINE.search(text):
             continue
-        if re.search(r"goods|sold|returnable|refund|thank|welcome|member|table|cashier", text, re.IGNORECASE):
+        if re.search(r"goods|sold|returnable|refund|thank|welcome|member|table|cashier|open|daily|hours|order|"
+                     r"store\s*#|#\s*\d|\d{1,2}:\d{2}", text, re.IGNORECASE):
             continue
+        if sum(ch.isdigit() for ch in text) > 0.2 * len(text):
+            continue
+        if _address_like(text) and not _COMPANY_SUFFIX.search(text):
+            continue
+        if max(text.count(ch) for ch in set(text)) > 0.4 * len(text):
+            continue  # OCR noise from a logo or a rule line ("本本本本本")
         refs = list(row) if len(row) > 1 else [item.index]
         if _COMPANY_SUFFIX.search(text):
             score = 0.85 - 0.02 * item.index
