@@ -48,6 +48,7 @@ class BackendOptions(_Section):
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     n_threads: int | None = Field(None, ge=1, description="CPU threads for local inference")
+    n_ctx: int = Field(2048, ge=256, le=32768, description="context window in tokens (local backend)")
 
 
 class ExtractOptions(_Section):

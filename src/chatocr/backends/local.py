@@ -36,7 +36,6 @@ from chatocr.options import BackendOptions
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONTEXT_TOKENS = 2048
 # ChatML, used when a GGUF carries no chat template (SmolLM2 and our fine-tunes are ChatML models).
 _CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -167,7 +166,7 @@ class LocalBackend(LLMBackend):
     supports_schema = True
     supports_logprobs = True
 
-    def __init__(self, options: BackendOptions | None = None, *, n_ctx: int = DEFAULT_CONTEXT_TOKENS) -> None:
+    def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions.model_validate({})
         if importlib.util.find_spec("llama_cpp") is None:  # fail before any OCR work, not at the first call
             raise MissingDependencyError(
@@ -175,7 +174,7 @@ class LocalBackend(LLMBackend):
             )
         self.model: LocalModel = resolve_local_model(self.options.model)
         self.n_threads = self.options.n_threads or default_threads()
-        self.context_tokens = n_ctx
+        self.context_tokens = self.options.n_ctx
         self._loaded: _LoadedModel | None = None
 
     @property
