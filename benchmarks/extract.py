@@ -14,6 +14,7 @@ kept and reported.  Writes benchmarks/results/extract.md and extract.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import re
@@ -113,8 +114,16 @@ def cache_dir(dataset: str) -> Path:
     return CACHE / dataset.replace(":", "_").replace("/", "_")
 
 
+def cache_path(dataset: str, doc_id: str, image: Path) -> Path:
+    if dataset.startswith("synth:"):
+        # Synthetic sets get regenerated under the same names: key their OCR by the image bytes.
+        digest = hashlib.sha1(image.read_bytes()).hexdigest()[:12]
+        return cache_dir(dataset) / f"{doc_id}-{digest}.json"
+    return cache_dir(dataset) / f"{doc_id}.json"
+
+
 def cached_ocr(dataset: str, doc_id: str, image: Path, options: Options) -> tuple[Document, float]:
-    path = cache_dir(dataset) / f"{doc_id}.json"
+    path = cache_path(dataset, doc_id, image)
     if path.is_file():
         record = json.loads(path.read_text(encoding="utf-8"))
         seconds = float(record.pop("seconds", 0.0))
@@ -325,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in args.datasets.split(","):
         items = load_items(dataset, None if args.ocr == "cached" else args.limit)
         if args.ocr == "cached":
-            items = [it for it in items if (cache_dir(dataset) / f"{it[0]}.json").is_file()][: args.limit]
+            items = [it for it in items if cache_path(dataset, it[0], it[1]).is_file()][: args.limit]
         ocr_label = {"real": "rapidocr", "cached": "rapidocr", "gt": "ground-truth OCR"}[args.ocr]
         key = f"{dataset} ({ocr_label}, {len(items)} docs)"
         report["results"][key] = {}
