@@ -2,9 +2,10 @@
 
 Levels: ``none`` (clean render), ``mild`` (a reasonable phone photo or scan: slight skew,
 slight blur and noise, paper tone, uneven light, JPEG 70-90) and ``strong`` (a careless
-photo: larger skew and perspective, sometimes turned 90/180 degrees, shadows, more blur and
-noise, JPEG 35-65).  Geometric steps are tracked as one 3x3 matrix so every text box can be
-mapped into the final image's pixels.
+photo: larger skew and perspective, sometimes turned 90/180 degrees, shadows, often taken
+from further away (downscaled to 50-75%), more blur and noise, JPEG 30-60).  Geometric
+steps are tracked as one 3x3 matrix so every text box can be mapped into the final image's
+pixels.
 """
 
 from __future__ import annotations
@@ -71,13 +72,15 @@ def degrade(image: Image.Image, level: str, rng: random.Random) -> Degraded:
         else (rng.uniform(0.005, 0.015) if _chance(rng, 0.3) else 0.0)
     )
     arr = _geometry(arr, skew, perspective, rng, result)
+    if strong and _chance(rng, 0.5):
+        arr = _downscale(arr, rng.uniform(0.5, 0.75), result)
 
     if _chance(rng, 0.7 if strong else 0.4):
-        sigma = rng.uniform(0.8, 1.6) if strong else rng.uniform(0.4, 0.9)
+        sigma = rng.uniform(1.0, 2.0) if strong else rng.uniform(0.4, 0.9)
         arr = cv2.GaussianBlur(arr, (0, 0), sigma)
         result.applied.append({"name": "blur", "sigma": round(sigma, 2)})
     if _chance(rng, 0.8 if strong else 0.5):
-        sigma = rng.uniform(5.0, 12.0) if strong else rng.uniform(2.0, 5.0)
+        sigma = rng.uniform(6.0, 14.0) if strong else rng.uniform(2.0, 5.0)
         arr = arr + gen.standard_normal(arr.shape, dtype=np.float32) * np.float32(sigma)
         result.applied.append({"name": "noise", "sigma": round(sigma, 2)})
 
@@ -94,10 +97,20 @@ def degrade(image: Image.Image, level: str, rng: random.Random) -> Degraded:
         result.matrix = np.array(turn, dtype=np.float64) @ result.matrix
         result.rotation = 90 * turns
         result.applied.append({"name": "rotate90", "degrees_ccw": 90 * turns})
-    result.jpeg_quality = rng.randint(35, 65) if strong else rng.randint(70, 90)
+    result.jpeg_quality = rng.randint(30, 60) if strong else rng.randint(70, 90)
     result.applied.append({"name": "jpeg", "quality": result.jpeg_quality})
     result.image = Image.fromarray(out, "RGB")
     return result
+
+
+def _downscale(arr: np.ndarray, factor: float, result: Degraded) -> np.ndarray:
+    """A photo taken from further away: fewer pixels per character."""
+    h, w = arr.shape[:2]
+    small = cv2.resize(arr, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+    scale = np.diag([small.shape[1] / w, small.shape[0] / h, 1.0])
+    result.matrix = scale @ result.matrix
+    result.applied.append({"name": "downscale", "factor": round(factor, 3)})
+    return small
 
 
 def _smooth_noise(gen: np.random.Generator, shape: tuple[int, int], scale: int) -> np.ndarray:
