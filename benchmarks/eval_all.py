@@ -164,8 +164,9 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         f"- Date: {date}",
         f"- Backend: `{backend}`, {model}; OCR: rapidocr (bundled PP-OCR models)",
         "- Data: /work/shared/benchmarks development subsets and the generated Chinese set; "
-        + (f"`--limit {args.limit}`: the first {args.limit} documents of each set in sorted id order "
-           "(the whole sets would take hours on 2 cores)" if args.limit else "all documents")
+        + (f"`--limit {args.limit}`: the first {args.limit} documents of each set in sorted id order (of the "
+           "Chinese set: its first planned documents, which cycle through the five kinds); the whole sets would "
+           "take hours on 2 cores" if args.limit else "all documents")
         + (f"; fewer for {', '.join(f'{k} ({v})' for k, v in args.set_limits.items())} "
            "(see the documents column)" if args.set_limits else ""),
         "",
