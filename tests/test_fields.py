@@ -158,3 +158,8 @@ def test_missing_schema_file(tmp_path: Path) -> None:
 def test_invalid_specs_name_the_problem(data: object, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         load_schema(schema=data)  # type: ignore[arg-type]
+
+
+def test_a_schema_of_the_wrong_type_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="int"):
+        load_schema(schema=42)  # type: ignore[arg-type]

@@ -137,4 +137,6 @@ def load_schema(
         return schema
     if isinstance(schema, dict | list):
         return schema_from_data(schema, origin="schema dict")
-    return load_schema_file(schema)  # type: ignore[arg-type]
+    if not isinstance(schema, str | Path):
+        raise SpecError(f"a schema must be a file path, a dict or a Schema, not {type(schema).__name__}")
+    return load_schema_file(schema)
