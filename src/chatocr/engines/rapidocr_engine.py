@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,11 @@ class _DropBlankPageWarnings(logging.Filter):
         return not str(record.msg).startswith("The text detection result is empty")
 
 
+def _env_threads() -> int | None:
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 class RapidOcrEngine(OcrEngine):
     name = "rapidocr"
 
@@ -37,8 +43,11 @@ class RapidOcrEngine(OcrEngine):
             # rapidocr sets its logger to the config's level (INFO: a line per model loaded); keep warnings only.
             "Global.log_level": "warning",
         }
-        if options is not None and options.threads:
-            settings["EngineConfig.onnxruntime.intra_op_num_threads"] = options.threads
+        # onnxruntime ignores OMP_NUM_THREADS; honour it when no thread count is set, so that
+        # many OCR processes side by side (batch shards, training-data builds) don't oversubscribe.
+        threads = options.threads if options is not None and options.threads else _env_threads()
+        if threads:
+            settings["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             settings["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         settings.update(params or {})
         rapidocr_log = logging.getLogger("RapidOCR")
