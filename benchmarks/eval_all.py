@@ -119,6 +119,8 @@ def limit_for(name: str, args: argparse.Namespace) -> int | None:
 def run_set(name: str, dataset: Path, spec_args: list[str], args: argparse.Namespace) -> dict[str, Any]:
     # the generated set's folder depends on the generator version; a run folder answers one dataset folder
     out = args.runs_dir / (dataset.name if name == "zh_dev" else name)
+    if args.fresh and out.is_dir():
+        shutil.rmtree(out)  # predict everything again with the code as it is now
     command = [*chatocr_command(), "eval", str(dataset), *spec_args, "--out", str(out)]
     limit = limit_for(name, args)
     if limit and name != "zh_dev":  # the generated view already holds just the first N documents
@@ -151,6 +153,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def git_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -> str:
     date = datetime.now(UTC).strftime("%Y-%m-%d")
     backend = args.backend or "local"
@@ -161,7 +168,9 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         f"- Command: `{command}` (each row's own `chatocr eval` command is listed below the table)",
         f"- Machine: {os.cpu_count()} CPU cores, no GPU ({platform.machine()}, Python {platform.python_version()}); "
         "the cores were shared with other work while this ran, so latencies are upper bounds",
-        f"- Date: {date}",
+        f"- Date: {date}; code at commit {git_commit()}"
+        + ("" if args.fresh else " (the runs resume: documents predicted by an earlier invocation of this command "
+           "kept their answers from the code of that time; `--fresh` predicts everything again)"),
         f"- Backend: `{backend}`, {model}; OCR: rapidocr (bundled PP-OCR models)",
         "- Data: /work/shared/benchmarks development subsets and the generated Chinese set; "
         + (f"`--limit {args.limit}`: the first {args.limit} documents of each set in sorted id order (of the "
@@ -225,6 +234,7 @@ def main() -> int:
     parser.add_argument("--backend", default=None)
     parser.add_argument("--model", default=None)
     parser.add_argument("--base-url", default=None)
+    parser.add_argument("--fresh", action="store_true", help="discard earlier predictions instead of resuming")
     parser.add_argument("--limit-for", action="append", default=[], metavar="SET=N",
                         help="a different limit for one set, e.g. funsd=20 (repeatable)")
     args = parser.parse_args()
