@@ -124,10 +124,12 @@ def _items(lines: list[Line]) -> list[_Item]:
 
 
 def _same_row(a: _Item, b: _Item) -> bool:
-    """Do a and b sit on one baseline?  Compares centre lines, following their slopes."""
+    """Do a and b sit on one baseline?  Compares centre lines, following their slopes (a bent
+    receipt) or level after de-skew (a perspective photo, where box slopes overstate the row's)."""
     slope = (a.slope + b.slope) / 2
     expected_b = a.cy + slope * (b.cx - a.cx)
-    return abs(b.cy - expected_b) <= _ROW_TOLERANCE * min(a.height, b.height) + 0.5
+    distance = min(abs(b.cy - expected_b), abs(b.cy - a.cy))
+    return distance <= _ROW_TOLERANCE * min(a.height, b.height) + 0.5
 
 
 # --------------------------------------------------------------------------- rows
