@@ -14,7 +14,8 @@ into horizontal bands on whitespace; consecutive bands that share a vertical gut
 form a block which is cut vertically only when the two sides are *not* row-aligned
 (row-aligned sides are a table or a key/value form, whose rows must stay whole) or
 when both sides are running text (a two-column page whose line grids happen to match).
-Lines are never merged: only their order and their rendering change.
+Tall narrow boxes (vertical text such as a margin of tax flags) are kept out of the cut and
+read where their top edge falls.  Lines are never merged: only their order and rendering change.
 """
 
 from __future__ import annotations
