@@ -107,7 +107,7 @@ def make_dev_set(limit: int | None, cache: Path) -> tuple[Path | None, str]:
         return None, f"skipped: `{shown(command)}` failed ({done.stderr.strip().splitlines()[-1:]})"
     view = folder.with_name(folder.name + "_first")
     first_documents_view(folder, view, n)
-    return view, shown(command) + f", then the first {n} documents (plan order) linked into `{relative(str(view))}`"
+    return view, f"`{shown(command)}`, then its first {n} documents (plan order) linked into `{relative(str(view))}`"
 
 
 def limit_for(name: str, args: argparse.Namespace) -> int | None:
@@ -215,7 +215,7 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         lines.append(f"- **{row['set']}**: {description}. `{row['command']}`" + (
             f" ({row['note']})" if row.get("note") else ""))
         if row.get("synth"):
-            lines.append(f"  - generated with `{row['synth']}`")
+            lines.append(f"  - generated with {row['synth']}")
     charted = [row for row in rows if row.get("charts")]
     if charted:
         lines += ["", "### Charts", ""]
