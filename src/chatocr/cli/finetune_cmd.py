@@ -48,6 +48,9 @@ def train_cmd(
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when present)")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="override the recipe's learning rate")] = None,
     batch_size: Annotated[int | None, typer.Option(help="override the recipe's batch size")] = None,
+    grad_accum: Annotated[int | None, typer.Option(help="override the recipe's gradient accumulation")] = None,
+    save_every: Annotated[int | None, typer.Option(help="checkpoint every N steps")] = None,
+    max_seq_len: Annotated[int | None, typer.Option(help="skip samples longer than this (tokens)")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads")] = None,
 ) -> None:
     """LoRA supervised fine-tuning; loss on the answers only; checkpoints every few steps."""
@@ -63,7 +66,13 @@ def train_cmd(
 
     try:
         chosen = load_recipe(recipe).with_overrides(
-            max_steps=max_steps, learning_rate=learning_rate, batch_size=batch_size, threads=threads
+            max_steps=max_steps,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            save_every=save_every,
+            max_seq_len=max_seq_len,
+            threads=threads,
         )
         result = train(
             chosen,
