@@ -283,19 +283,26 @@ def render(report: dict[str, Any]) -> str:
         for config, res in configs.items():
             s, t = res["strict"], res["tolerant"]
             null_rate = "-" if res["absent_null_rate"] is None else f"{res['absent_null_rate']:.2f}"
+            ocr_s = "-" if "ground-truth" in dataset else res["seconds_per_doc_ocr"]
             lines.append(
                 f"| {dataset} | {config} | {res['documents']} | {s['precision']:.3f} | {s['recall']:.3f} | "
                 f"{s['f1']:.3f} | {t['precision']:.3f} | {t['recall']:.3f} | **{t['f1']:.3f}** | {null_rate} | "
-                f"{res['seconds_per_doc_extract']} | {res['seconds_per_doc_ocr']} |"
+                f"{res['seconds_per_doc_extract']} | {ocr_s} |"
             )
     lines += ["", "Per field (first configuration listed for the dataset, tolerant F1 / strict F1):", ""]
     for dataset, configs in report["results"].items():
         first = configs.get(DEFAULT) or next(iter(configs.values()))
         cells = ", ".join(
-            f"{name} {f['tolerant']['f1']:.2f}/{f['strict']['f1']:.2f}" for name, f in first["fields"].items()
+            f"{name} {f['tolerant']['f1']:.2f}/{f['strict']['f1']:.2f}"
+            if f["labelled"]
+            else f"{name} never labelled (null on absent {f['absent_null_rate']:.2f})"
+            for name, f in first["fields"].items()
         )
         lines.append(f"- {dataset}: {cells}")
     lines.append("")
+    notes = RESULTS / "extract_notes.md"
+    if notes.is_file():
+        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)
 
 
@@ -314,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--merge", action="store_true", help="add to the results already in --out instead of replacing")
     parser.add_argument("--out", default=str(RESULTS / "extract"), help="output path without extension")
+    parser.add_argument("--render-only", action="store_true", help="re-write the .md from the .json in --out")
     args = parser.parse_args(argv)
+    if args.render_only:
+        out = Path(args.out)
+        out.with_suffix(".md").write_text(render(json.loads(out.with_suffix(".json").read_text())), encoding="utf-8")
+        return 0
     if not DATA.is_dir():
         print(f"benchmark data not found at {DATA}", file=sys.stderr)
         return 2
@@ -323,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         configs = {k: v for k, v in CONFIGS.items() if any(c.strip() in k for c in args.configs.split(","))}
     report: dict[str, Any] = {
         "command": "python benchmarks/extract.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "data": ", ".join(f"{d} (first {args.limit or 'all'} documents)" for d in args.datasets.split(","))
+        "data": ", ".join(
+            f"{d} ({f'first {args.limit}' if args.limit else 'all'} documents)" for d in args.datasets.split(",")
+        )
         + {"real": "; OCR: rapidocr", "gt": "; OCR: the datasets' ground-truth lines", "cached": "; OCR: rapidocr"}[
             args.ocr
         ],
