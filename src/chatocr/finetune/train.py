@@ -157,9 +157,8 @@ class ExampleStream:
 
 
 def collate(batch: list[Example], pad_id: int, device: Any) -> dict[str, torch.Tensor]:
-    """Left-padded batch: every answer ends at the last position, so the loss needs the logits of the
-    last few positions only (a 49k-token vocabulary makes full-sequence logits the largest tensor).
-    Position ids count real tokens only, so padding changes nothing the model computes."""
+    """Right-padded batch (every query position sees at least one real token, so no attention row is
+    fully masked, which some fused kernels turn into NaN)."""
     import torch
 
     width = max(len(e.input_ids) for e in batch)
@@ -167,38 +166,34 @@ def collate(batch: list[Example], pad_id: int, device: Any) -> dict[str, torch.T
     labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     for row, e in enumerate(batch):
-        start = width - len(e.input_ids)
-        ids[row, start:] = torch.tensor(e.input_ids)
-        labels[row, start:] = torch.tensor(e.labels)
-        mask[row, start:] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    return {
-        "input_ids": ids.to(device),
-        "labels": labels.to(device),
-        "attention_mask": mask.to(device),
-        "position_ids": positions.to(device),
-    }
+        ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        labels[row, : len(e.labels)] = torch.tensor(e.labels)
+        mask[row, : len(e.input_ids)] = 1
+    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+
+
+def _decoder_and_head(model: Any) -> tuple[Any, Any]:
+    """The transformer body and the output projection of a (peft-wrapped) causal LM."""
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = causal_lm.get_output_embeddings()
+    body = causal_lm.get_decoder() if hasattr(causal_lm, "get_decoder") else None
+    if body is None or body is causal_lm:
+        body = causal_lm.model
+    return body, head
 
 
 def answer_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean cross-entropy over the answer tokens, computing logits only where answers are."""
+    """Mean cross-entropy over the answer tokens.  The output projection runs only at the positions
+    that predict an answer token: with a 49k-token vocabulary, full-sequence logits would be the
+    largest tensor of the step by far."""
     import torch
 
-    labels = batch["labels"]
-    has_label = (labels != IGNORE_INDEX).any(0).nonzero()
-    tail = int(labels.shape[1] - has_label.min()) if has_label.numel() else 1  # positions from the first answer
-    out = model(
-        input_ids=batch["input_ids"],
-        attention_mask=batch["attention_mask"],
-        position_ids=batch["position_ids"],
-        logits_to_keep=tail + 1,
-        use_cache=False,
-    )
-    logits = out.logits[:, :-1, :].float()  # position t predicts token t + 1
-    targets = labels[:, -tail:]
-    return torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX
-    )
+    body, head = _decoder_and_head(model)
+    hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)[0]
+    targets = batch["labels"][:, 1:]
+    rows, cols = (targets != IGNORE_INDEX).nonzero(as_tuple=True)
+    logits = head(hidden[rows, cols]).float()  # position t predicts token t + 1
+    return torch.nn.functional.cross_entropy(logits, targets[rows, cols])
 
 
 # --- checkpoints ----------------------------------------------------------------------------------
@@ -269,7 +264,7 @@ def train(
 ) -> TrainResult:
     """Train a LoRA adapter on ``data`` (chat samples, any format of chatocr.data.export) into ``out``.
 
-    ``time_budget_min`` and ``stop_after`` (steps in this call) end a session early with a checkpoint,
+    ``time_budget_min`` and ``stop_after`` (steps in this call) end a run early with a checkpoint,
     keeping the learning-rate schedule of ``recipe.train.max_steps``; ``resume`` continues from the
     latest checkpoint in ``out``.
     """
@@ -384,8 +379,14 @@ def train(
                 loss = answer_loss(model, batch) / cfg.grad_accum
             loss.backward()
             step_loss += float(loss.detach())
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+        if math.isfinite(step_loss) and bool(torch.isfinite(grad_norm)):
+            optimizer.step()
+        else:
+            # One non-finite step (a bf16 overflow, a degenerate batch) must not poison the adapter:
+            # drop its gradients and go on; the log shows the step's loss as NaN.
+            optimizer.zero_grad(set_to_none=True)
+            log.warning("step %d: non-finite loss or gradients; update skipped", step + 1)
         scheduler.step()
         step += 1
         losses.append(round(step_loss, 5))
