@@ -47,6 +47,7 @@ def samples(
         bool, typer.Option("--skip-decisive", help="leave out fields the extractor answers without the model")
     ] = False,
     max_candidates: Annotated[int | None, typer.Option(help="candidates offered per field (extract option)")] = None,
+    workers: Annotated[int, typer.Option(help="OCR processes for documents not in the cache yet")] = 1,
 ) -> None:
     """Turn labelled documents into instruction samples with the extractor's own prompt and the gold answer."""
     from chatocr.data.samples import build_samples
@@ -73,6 +74,7 @@ def samples(
             exclude_heldout=not include_heldout,
             exclude_layouts={x.strip() for x in exclude_layouts.split(",")} if exclude_layouts else None,
             on_document=tick,
+            workers=workers,
         )
     except ChatOCRError as exc:
         raise fail(exc) from None

@@ -79,6 +79,25 @@ def ocr_cached(image: Path, options: Options, cache: Path | None) -> Document:
     return document
 
 
+def _ocr_one(job: tuple[Path, str, Path]) -> str:
+    image, options_json, cache = job
+    ocr_cached(image, Options.model_validate_json(options_json), cache)
+    return image.name
+
+
+def warm_ocr_cache(images: list[Path], options: Options, cache: Path, workers: int) -> None:
+    """OCR the documents missing from the cache with ``workers`` processes (one OCR engine each)."""
+    todo = [image for image in images if not ocr_cache_path(image, options, cache).is_file()]
+    if workers <= 1 or len(todo) < 2:
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    payload = options.model_dump_json()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for name in pool.map(_ocr_one, [(image, payload, cache) for image in todo], chunksize=4):
+            log.debug("OCR cached: %s", name)
+
+
 def candidate_value(candidate: Candidate, spec: FieldSpec) -> str:
     """The value the extractor would answer for this candidate."""
     raw = strip_keys(candidate.text, spec.aliases)
@@ -243,10 +262,13 @@ def build_samples(
     exclude_heldout: bool = True,
     exclude_layouts: set[str] | None = None,
     on_document: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> SampleStats:
     """Write the instruction samples of a labelled dataset folder to ``out`` (JSON Lines)."""
     options = options or Options()
     dataset = load_dataset(dataset_dir, limit=limit)
+    if ocr_cache is not None and workers > 1:
+        warm_ocr_cache([item.image for item in dataset.items], options, ocr_cache, workers)
     stats = SampleStats()
     samples = list(
         iter_dataset_samples(
