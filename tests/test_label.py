@@ -126,3 +126,32 @@ def test_cli_label_reports_a_missing_folder(tmp_path: Path) -> None:
          "http://127.0.0.1:9/v1", "--model", "m", "--template", "receipt"],
     )  # fmt: skip
     assert result.exit_code == DatasetError.exit_code
+
+
+def test_samples_use_exactly_the_extractors_prompt() -> None:
+    """Training prompts must be the text the extractor sends at inference, field by field."""
+    from chatocr.data.samples import document_samples
+    from chatocr.extract import Extractor
+    from fake_backend import FakeBackend
+
+    document = _document("a.png", RECEIPTS["a"])
+    schema = load_schema(template="receipt")
+    options = Options.create(None, **{"extract.strategy": "model"})  # ask the model for every field
+    fake = FakeBackend(responder=lambda messages, json_schema: {next(iter(json_schema["properties"])): None})
+    Extractor(options, backend=fake).run_document(document, schema)
+    asked = {next(iter(call.json_schema["properties"])): call.messages for call in fake.calls if call.json_schema}
+
+    gold = {
+        "company": "SHOP ABC SDN BHD",
+        "date": "2018-03-12",
+        "address": "NO 5 JALAN MAJU, 43000 KAJANG",
+        "total": "45.60",
+    }
+    samples = document_samples(document, gold, set(), schema, Extractor(options), doc_id="a")
+    by_field = {s.meta["field"]: s for s in samples}
+    assert set(by_field) == set(asked) and asked
+    for name, messages in asked.items():
+        assert by_field[name].messages[:-1] == [{"role": m.role, "content": m.content} for m in messages]
+    answer = json.loads(by_field["total"].messages[-1]["content"])["total"]
+    offered = by_field["total"].messages[1]["content"].split("Candidates:\n")[1].split("\n\n")[0].splitlines()
+    assert offered[answer].endswith("45.60")
