@@ -322,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge", action="store_true", help="add to the results already in --out instead of replacing")
     parser.add_argument("--out", default=str(RESULTS / "extract"), help="output path without extension")
     parser.add_argument("--render-only", action="store_true", help="re-write the .md from the .json in --out")
+    parser.add_argument(
+        "--model", default=None, help="local model for all configurations (smollm2-135m-instruct, chatocr-default)"
+    )
     args = parser.parse_args(argv)
     if args.render_only:
         out = Path(args.out)
@@ -333,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     configs = CONFIGS if args.ablations else {DEFAULT: CONFIGS[DEFAULT]}
     if args.configs:
         configs = {k: v for k, v in CONFIGS.items() if any(c.strip() in k for c in args.configs.split(","))}
+    if args.model:
+        # Only the weights change: OCR, prompt, candidates, grammar and grounding stay the same.
+        configs = {
+            f"{name}; model {args.model}": {**config, "options": {**config["options"], "backend.model": args.model}}
+            for name, config in configs.items()
+        }
     report: dict[str, Any] = {
         "command": "python benchmarks/extract.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "data": ", ".join(
