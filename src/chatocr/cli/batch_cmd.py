@@ -52,6 +52,7 @@ def batch(
     try:
         spec = load_schema(fields=fields, template=template, schema=schema)
         options = Options.create(
+            None,
             **{
                 "ocr.engine": engine,
                 "backend.name": backend,

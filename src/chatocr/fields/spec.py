@@ -7,12 +7,12 @@ become a :class:`Schema`.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     text = "text"
     date = "date"
     amount = "amount"
