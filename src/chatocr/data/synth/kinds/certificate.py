@@ -118,6 +118,14 @@ def sample(rng: random.Random) -> Award:
     )
 
 
+def _number_runs(award: Award) -> list[Run]:
+    """A "No." printed before the number is part of the key, not of the value (values never carry keys)."""
+    number = award.number or ""
+    if number.startswith("No."):
+        return [run("No."), run(number[3:], "证书编号")]
+    return [run(number, "证书编号")]
+
+
 def _level_runs(award: Award) -> list[Run]:
     if award.level is None:
         return []
@@ -182,7 +190,7 @@ def render_classic(req: RenderRequest) -> Canvas:
     if award.number:
         canvas.runs(
             (1560, 120),
-            [run(rng.choice(["证书编号：", "编号："])), run(award.number, "证书编号")],
+            [run(rng.choice(["证书编号：", "编号："])), *_number_runs(award)],
             small,
             align="right",
         )
@@ -229,7 +237,7 @@ def render_modern(req: RenderRequest) -> Canvas:
     if award.teacher:
         lines.append([run("指导老师："), run(award.teacher, "指导老师姓名")])
     if award.number:
-        lines.append([run("证书编号："), run(award.number, "证书编号")])
+        lines.append([run("证书编号："), *_number_runs(award)])
     for line in lines:
         width = canvas.runs_width(line, key_font)
         font = key_font if width < 1020 else canvas.fit_font(sans, "".join(r.text for r in line), 1020, 40)
@@ -270,7 +278,7 @@ def render_portrait(req: RenderRequest) -> Canvas:
         canvas.runs((170, y), [run("指导老师："), run(award.teacher, "指导老师姓名")], small)
         y += 64
     if award.number:
-        canvas.runs((170, y), [run("证书编号："), run(award.number, "证书编号")], small)
+        canvas.runs((170, y), [run("证书编号："), *_number_runs(award)], small)
     sign = fonts.load(serif, 40)
     issuer_rect = canvas.text(
         (1070, 1460),
@@ -312,7 +320,7 @@ def render_table(req: RenderRequest) -> Canvas:
             "指导老师",
             [run(award.teacher, "指导老师姓名")] if award.teacher else [],
             "证书编号",
-            [run(award.number, "证书编号")] if award.number else [],
+            _number_runs(award) if award.number else [],
         ),
         (
             "颁发单位",
