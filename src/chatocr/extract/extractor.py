@@ -221,7 +221,8 @@ def stage_ground(spec: FieldSpec, choice: Choice, view: DocView) -> FieldResult:
         return make_field(None, confidence=round(min(1.0, max(0.0, choice.confidence)), 4))
     raw = strip_keys(cand.text, spec.aliases)
     if not grounded(raw, view, cand.refs):
-        log.info("field %s: %r is not in the OCR text; answered null", spec.name, raw)
+        # Never log the value itself: logs must not hold document content.
+        log.info("field %s: the chosen value is not in the OCR text; answered null", spec.name)
         return make_field(None, confidence=0.0)
     value = cand.value or normalize_value(raw, spec.normalize)
     ocr_conf = min(view.lines[i].line.confidence for i in cand.refs) if cand.refs else 1.0

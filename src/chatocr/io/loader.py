@@ -8,6 +8,7 @@ costs a few bytes of reading, not gigabytes of memory.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from collections.abc import Callable
@@ -257,7 +258,9 @@ def load_image(data: bytes, name: str, limits: Limits) -> list[PageInput]:
     except Image.DecompressionBombError as exc:  # pragma: no cover - Pillow's guard is disabled above
         raise LimitExceededError(f"{name}: {exc}") from exc
     except Exception as exc:
-        reason = str(exc) or type(exc).__name__
+        # Pillow names its in-memory stream in messages ("<_io.BytesIO object at 0x...>"): drop it so the
+        # message is the same for the same file in every process.
+        reason = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc)).strip() or type(exc).__name__
         raise InputFileError(
             f"{name}: the image could not be decoded ({reason})",
             hint="the file is probably truncated or corrupt; re-export or re-download it",
