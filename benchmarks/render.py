@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["ocr", "extract", "eval", "finetune", "load", "batch"]
+ORDER = ["ocr", "extract", "eval", "finetune", "backends_local", "backends_local_q8_0", "load", "batch"]
 
 HEADER = """# Benchmarks
 
@@ -23,7 +23,9 @@ scripts and assembled by `python benchmarks/render.py`. Worse results are kept, 
 def render() -> str:
     results = HERE / "results"
     sections = []
-    names = ORDER + sorted(p.stem for p in results.glob("*.md") if p.stem not in ORDER)
+    # *_notes.md files are included by their own section (extract.md includes extract_notes.md).
+    extra = sorted(p.stem for p in results.glob("*.md") if p.stem not in ORDER and not p.stem.endswith("_notes"))
+    names = ORDER + extra
     for name in names:
         path = results / f"{name}.md"
         if path.exists():
