@@ -25,7 +25,8 @@ MODELS = {"base": "smollm2-135m-instruct", "fine-tuned": "chatocr-default"}
 
 
 def run_one(dataset: str, limit: int, config: str, model: str, work: Path, ocr: str) -> dict:
-    slug = f"{dataset.replace(':', '_').replace('/', '_')}-{limit}-{config.replace(' ', '_')}-{model}"
+    # No dots in the name: extract.py writes out.with_suffix(".json").
+    slug = f"{dataset}-{limit}-{config}-{model}".translate(str.maketrans({c: "_" for c in ":/. "}))
     out = work / slug
     if not out.with_suffix(".json").is_file():
         cmd = [sys.executable, str(HERE / "extract.py"), "--datasets", dataset, "--ocr", ocr, "--limit", str(limit)]
