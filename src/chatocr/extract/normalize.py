@@ -75,16 +75,7 @@ def _cn_small_number(text: str) -> int | None:
         return None
     if all(ch in _CN_DIGITS for ch in text):
         return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-    total, current = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            total += (current or 1) * _CN_UNITS[ch]
-            current = 0
-        else:
-            return None
-    return total + current
+    return _cn_section(text)
 
 
 _CN_NUM = "[零〇○O一二三四五六七八九十两]"
