@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -60,7 +61,7 @@ def main() -> None:
     lines = [
         "## Fine-tuned embedded model vs the zero-shot base",
         "",
-        f"Command: `python benchmarks/finetune.py {' '.join(sys.argv[1:])}`; "
+        f"Command: `python benchmarks/finetune.py {shlex.join(sys.argv[1:])}`; "
         f"{datetime.now(UTC).strftime('%Y-%m-%d')}; inference on 2 shared CPU cores (llama.cpp). Only the weights "
         "change between the two columns (`--model smollm2-135m-instruct` vs `--model chatocr-default`); OCR, "
         "prompt, candidates, grammar and grounding are the same. Tolerant field-level F1 (see the extraction "
@@ -76,6 +77,15 @@ def main() -> None:
         )
         failed = " / ".join(str(len(scores[n]["errors"])) for n in MODELS)
         lines.append(f"| {dataset} | {config} | {base:.3f} | {tuned:.3f} | {reduction:.0%} | {nulls} | {failed} |")
+    lines += ["", "Per field, tolerant F1 base -> fine-tuned:", ""]
+    for dataset, config, _, _, _, scores in rows:
+        base_fields, tuned_fields = scores["base"]["fields"], scores["fine-tuned"]["fields"]
+        cells = ", ".join(
+            f"{name} {base_fields[name]['tolerant']['f1']:.2f} -> {tuned_fields[name]['tolerant']['f1']:.2f}"
+            for name in base_fields
+            if name in tuned_fields and base_fields[name]["labelled"]
+        )
+        lines.append(f"- {dataset}, {config}: {cells}")
     lines += [
         "",
         "A document whose extraction failed (e.g. a malformed reply: the model ran out of its token budget before "
