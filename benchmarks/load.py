@@ -257,7 +257,8 @@ def main() -> None:
     backend_note = (
         f"`--backend {args.backend}`" + (f" (plugin `{args.plugins}`)" if args.plugins else "")
         if args.backend
-        else "the embedded SmolLM2-135M-Instruct (llama.cpp), the server default"
+        else "the server default: `local` (embedded SmolLM2-135M via llama.cpp) with extract.strategy=auto,"
+        " which ranks candidates without consulting the model"
     )
     if args.plugins and "schema_first" in args.plugins:
         backend_note += (
