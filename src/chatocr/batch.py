@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from chatocr.errors import ChatOCRError, InputFileError, OptionsError, error_class_for_code
 from chatocr.fields.spec import Schema
+from chatocr.files import append_jsonl, atomic_write_text, trim_partial_line
 from chatocr.options import Options
 
 SUPPORTED_SUFFIXES = {".pdf", ".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -60,13 +61,7 @@ class ResultsFile:
 
     def repair(self) -> None:
         """Drop a partial last line left by a killed run."""
-        if not self.path.exists():
-            return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            keep = data.rfind(b"\n") + 1
-            with self.path.open("r+b") as fh:
-                fh.truncate(keep)
+        trim_partial_line(self.path)
 
     def records(self) -> Iterator[Record]:
         if not self.path.exists():
@@ -95,38 +90,24 @@ class ResultsFile:
         return {r["file"] for r in records}
 
     def _rewrite(self, records: list[Record]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
     def append(self, record: Record) -> None:
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_jsonl(self.path, record)
 
 
 def write_csv(records: Iterable[Record], field_names: list[str], path: str | Path) -> None:
     """One row per document (value columns), written atomically beside the JSON Lines file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["file", *field_names, "error"])
-        for record in records:
-            fields = record.get("fields") or {}
-            values = [(fields.get(name) or {}).get("value") for name in field_names]
-            error = (record.get("error") or {}).get("code", "")
-            writer.writerow([record["file"], *["" if v is None else v for v in values], error])
-    os.replace(tmp, path)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["file", *field_names, "error"])
+    for record in records:
+        fields = record.get("fields") or {}
+        values = [(fields.get(name) or {}).get("value") for name in field_names]
+        error = (record.get("error") or {}).get("code", "")
+        writer.writerow([record["file"], *["" if v is None else v for v in values], error])
+    # utf-8-sig: a byte-order mark so spreadsheet programs read Chinese values correctly.
+    atomic_write_text(path, buffer.getvalue(), encoding="utf-8-sig")
 
 
 # ---------------------------------------------------------------------------------------------

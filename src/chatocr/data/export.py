@@ -18,14 +18,13 @@ so ``export -> import`` is lossless for the conversation; ``id`` and ``meta`` tr
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chatocr.errors import DatasetError
+from chatocr.files import atomic_write_text
 
 FORMATS = ("openai", "xtuner", "sharegpt")
 _ROLES = ("system", "user", "assistant")
@@ -160,16 +159,3 @@ def write_samples(samples: Iterable[Sample], path: str | Path, fmt: str = "opena
 def export_file(source: str | Path, target: str | Path, fmt: str) -> int:
     """Convert a sample file (any format) to ``fmt``."""
     return write_samples(list(read_samples(source)), target, fmt)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so an interrupted run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from chatocr.backends.base import LLMBackend, Message, create_backend
-from chatocr.data.export import atomic_write_text
 from chatocr.data.samples import ocr_cached
 from chatocr.document import Document
 from chatocr.errors import BackendError, DatasetError
@@ -38,6 +37,7 @@ from chatocr.eval.dataset import IMAGE_SUFFIXES
 from chatocr.extract.extractor import ground_value
 from chatocr.extract.normalize import normalize_value, strip_keys
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
+from chatocr.files import atomic_write_text
 from chatocr.options import Options
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatocr.data.export import Sample, atomic_write_text, write_samples
+from chatocr.data.export import Sample, write_samples
 from chatocr.document import Document
 from chatocr.errors import DatasetError
 from chatocr.eval.dataset import Dataset, DatasetItem, load_dataset
@@ -39,6 +39,7 @@ from chatocr.extract.extractor import (
 from chatocr.extract.normalize import normalize_value, strip_keys
 from chatocr.extract.prompt import PROMPT_VERSION, build_prompt
 from chatocr.fields.spec import FieldSpec, Schema
+from chatocr.files import atomic_write_text
 from chatocr.options import Options
 from chatocr.pipeline import run_ocr
 

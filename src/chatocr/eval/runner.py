@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from chatocr.eval.metrics import (
     current_peak_rss_mb,
 )
 from chatocr.fields.spec import FieldSpec, Schema
+from chatocr.files import append_jsonl, trim_partial_line
 from chatocr.result import ExtractionResult
 
 log = logging.getLogger(__name__)
@@ -74,14 +74,6 @@ FATAL_ERRORS: tuple[type[ChatOCRError], ...] = (
 # --- predictions.jsonl -------------------------------------------------------------------------
 
 
-def _drop_partial_tail(path: Path) -> None:
-    """Cut a last line left half-written by a killed run, so appends start on a fresh line."""
-    with path.open("rb+") as handle:
-        data = handle.read()
-        if data and not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
-
-
 def read_predictions(run_dir: str | Path) -> dict[str, dict[str, Any]]:
     """The records of a run folder by id (the last record wins when an id repeats)."""
     path = Path(run_dir) / PREDICTIONS
@@ -102,17 +94,6 @@ def read_predictions(run_dir: str | Path) -> dict[str, dict[str, Any]]:
                 raise DatasetError(f"{path}: line {number} is not a prediction record with an 'id'")
             records[record["id"]] = record
     return records
-
-
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append one record as one line in a single write, flushed to disk."""
-    data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- run.json ----------------------------------------------------------------------------------
@@ -161,7 +142,7 @@ def predict(
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / PREDICTIONS
     if path.is_file():
-        _drop_partial_tail(path)
+        trim_partial_line(path)
     done = read_predictions(run_dir)
     progress = Progress()
     for item in dataset:
@@ -175,7 +156,7 @@ def predict(
                 record = _predict_one(item, schema, extract)
                 progress.failed += int("error" in record)
                 progress.predicted += 1
-                append_record(path, record)
+                append_jsonl(path, record)
         if on_document is not None:
             on_document(item)
     return progress

@@ -32,8 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatocr.data.export import Sample, atomic_write_text, read_samples
+from chatocr.data.export import Sample, read_samples
 from chatocr.errors import DatasetError, OptionsError
+from chatocr.files import atomic_write_text
 from chatocr.finetune.base import load_model, load_tokenizer, require_training_stack, resolve_base
 from chatocr.finetune.recipe import Recipe
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatocr.data.export import atomic_write_text
+from chatocr.files import atomic_write_text
 from chatocr.finetune.recipe import Recipe
 
 # XTuner prompt templates by model family (xtuner.utils.PROMPT_TEMPLATE keys).

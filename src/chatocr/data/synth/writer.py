@@ -19,8 +19,6 @@ complete documents.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 from chatocr.data.synth.generator import GENERATOR_VERSION, PlannedDoc, SynthDocument, plan, render
 from chatocr.errors import DatasetError, OptionsError
+from chatocr.files import atomic_write_bytes
 
 SUBDIRS = ("images", "labels", "absent", "ocr", "meta")  # meta last: it marks a complete document
 
@@ -39,19 +38,6 @@ class SynthSummary:
     skipped: int
     by_kind: dict[str, int]
     by_layout: dict[str, int]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; datasets are shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _json_bytes(value: Any, compact: bool = False) -> bytes:
@@ -75,11 +61,11 @@ def ground_truth_lines(doc: SynthDocument) -> list[dict[str, Any]]:
 
 
 def write_document(out: Path, doc: SynthDocument) -> None:
-    atomic_write(out / "images" / f"{doc.id}.jpg", doc.jpeg_bytes())
-    atomic_write(out / "labels" / f"{doc.id}.json", _json_bytes(doc.labels))
-    atomic_write(out / "absent" / f"{doc.id}.json", _json_bytes(doc.absent))
-    atomic_write(out / "ocr" / f"{doc.id}.json", _json_bytes(ground_truth_lines(doc), compact=True))
-    atomic_write(out / "meta" / f"{doc.id}.json", _json_bytes(doc.meta, compact=True))
+    atomic_write_bytes(out / "images" / f"{doc.id}.jpg", doc.jpeg_bytes())
+    atomic_write_bytes(out / "labels" / f"{doc.id}.json", _json_bytes(doc.labels))
+    atomic_write_bytes(out / "absent" / f"{doc.id}.json", _json_bytes(doc.absent))
+    atomic_write_bytes(out / "ocr" / f"{doc.id}.json", _json_bytes(ground_truth_lines(doc), compact=True))
+    atomic_write_bytes(out / "meta" / f"{doc.id}.json", _json_bytes(doc.meta, compact=True))
 
 
 def _check_manifest(out: Path, params: dict[str, Any]) -> None:
@@ -102,7 +88,7 @@ def _check_manifest(out: Path, params: dict[str, Any]) -> None:
             f"{out} already holds a dataset that was not made by `chatocr data synth`",
             hint="choose an empty or new --out folder",
         )
-    atomic_write(manifest, _json_bytes(params))
+    atomic_write_bytes(manifest, _json_bytes(params))
 
 
 def synthesize(
@@ -142,7 +128,7 @@ def synthesize(
     for sub in SUBDIRS:
         (out / sub).mkdir(exist_ok=True)
     evaluation = {"missing_is_absent": True, **({"ignore_whitespace": True} if lang == "zh" else {})}
-    atomic_write(out / "dataset.json", _json_bytes(evaluation))
+    atomic_write_bytes(out / "dataset.json", _json_bytes(evaluation))
     written = skipped = 0
     by_kind: dict[str, int] = {}
     by_layout: dict[str, int] = {}
