@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+from PIL import ImageFont
+
 from chatocr.data.synth import fonts, stamp, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, Run, run
 from chatocr.data.synth.kinds import DocKind, RenderRequest, seal_center
@@ -123,6 +125,20 @@ def _money(value: Decimal, sign: bool = True) -> str:
     return ("¥" if sign else "") + values.amount_printed(value)
 
 
+def _totals_row(canvas: Canvas, inv: Invoice, xs: list[int], ty: float, font: ImageFont.FreeTypeFont) -> None:
+    """The 合计 row's 金额 and 税额, right-aligned in the amount and tax columns."""
+    for col, amount, name in ((6, inv.amount, "金额"), (8, inv.tax, "税额")):
+        canvas.text(
+            (xs[col] - 10, ty),
+            _money(amount),
+            font,
+            fill=INK,
+            align="right",
+            name=name,
+            value=values.amount_label(amount),
+        )
+
+
 def render_paper(req: RenderRequest) -> Canvas:
     """The classic paper form: title with province, code/number top right, ruled buyer/items/seller grid."""
     rng, book = req.rng, req.fonts
@@ -188,24 +204,7 @@ def render_paper(req: RenderRequest) -> Canvas:
         canvas.text((xs[8] - 10, ty), values.amount_printed(item.tax), value_font, fill=INK, align="right")
     ty = y + items_h + 8
     canvas.text((xs[0] + 120, ty), "合        计", form, fill=FORM)
-    canvas.text(
-        (xs[6] - 10, ty),
-        _money(inv.amount),
-        value_font,
-        fill=INK,
-        align="right",
-        name="金额",
-        value=values.amount_label(inv.amount),
-    )
-    canvas.text(
-        (xs[8] - 10, ty),
-        _money(inv.tax),
-        value_font,
-        fill=INK,
-        align="right",
-        name="税额",
-        value=values.amount_label(inv.tax),
-    )
+    _totals_row(canvas, inv, xs, ty, value_font)
     y += items_h + total_h
     total_cells = canvas.grid(x0, y, [360, 900, 420], [words_h], FORM, 2)[0]
     canvas.cell_text(total_cells[0], "价税合计（大写）", form, fill=FORM, align="center")
@@ -333,24 +332,7 @@ def render_electronic(req: RenderRequest) -> Canvas:
             canvas.text((x, ty), text, value_font, fill=INK, align=align)
     ty = y + 230
     canvas.text((xs[0] + 40, ty), "合      计", form, fill=FORM)
-    canvas.text(
-        (xs[6] - 10, ty),
-        _money(inv.amount),
-        value_font,
-        fill=INK,
-        align="right",
-        name="金额",
-        value=values.amount_label(inv.amount),
-    )
-    canvas.text(
-        (xs[8] - 10, ty),
-        _money(inv.tax),
-        value_font,
-        fill=INK,
-        align="right",
-        name="税额",
-        value=values.amount_label(inv.tax),
-    )
+    _totals_row(canvas, inv, xs, ty, value_font)
     y += 280
     cells = canvas.grid(x0, y, [330, 900, 450], [60], FORM, 2)[0]
     canvas.cell_text(cells[0], "价税合计（大写）", form, fill=FORM, align="center")
