@@ -2,7 +2,9 @@
 
 Runs ``chatocr batch`` on the same SROIE images with --workers 1 and --workers 2
 into fresh result files and reports documents per minute and the speed-up
-(target: at least 1.3x on 2 cores).
+(target: at least 1.3x on 2 cores), once per extraction strategy: ``rules`` (the
+default: OCR plus rules, no model call) and ``hybrid`` (the embedded model chooses
+where the rules are not decisive).
 
     .venv/bin/python benchmarks/batch.py --limit 40 --template receipt
 """
@@ -20,16 +22,17 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "benchmarks" / "sroie" / "images"
 
 
-def run(images: Path, workers: int, template: str, backend: str | None) -> dict[str, float]:
+def run(images: Path, workers: int, template: str, strategy: str, backend: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.jsonl"
         cmd = [str(Path(sys.executable).with_name("chatocr")), "batch", str(images), "--out", str(out)]
-        cmd += ["--template", template, "--workers", str(workers)]
+        cmd += ["--template", template, "--workers", str(workers), "--strategy", strategy]
         if backend:
             cmd += ["--backend", backend]
         start = time.perf_counter()
@@ -40,6 +43,7 @@ def run(images: Path, workers: int, template: str, backend: str | None) -> dict[
         if proc.returncode not in (0, 1) and not lines:
             raise SystemExit(f"batch failed: {proc.stderr[-2000:]}")
     return {
+        "strategy": strategy,
         "workers": workers,
         "documents": len(lines),
         "errors": errors,
@@ -48,12 +52,39 @@ def run(images: Path, workers: int, template: str, backend: str | None) -> dict[
     }
 
 
+# Times one process extracting documents after a warm-up document, at a given thread count:
+# the work a batch worker does, without its start-up.
+_IN_PROCESS = """
+import sys, time
+from chatocr.extract import Extractor
+from chatocr.fields import load_schema
+from chatocr.options import Options
+threads, strategy, template, *paths = sys.argv[1:]
+extractor = Extractor(Options.create(None, **{"ocr.threads": int(threads), "backend.n_threads": int(threads),
+                                               "extract.strategy": strategy}))
+schema = load_schema(template=template)
+extractor.run(paths[0], schema)
+start = time.perf_counter()
+for path in paths[1:]:
+    extractor.run(path, schema)
+print((time.perf_counter() - start) / (len(paths) - 1))
+"""
+
+
+def seconds_per_document(paths: list[Path], threads: int, strategy: str, template: str) -> float:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, "-c", _IN_PROCESS, str(threads), strategy, template, *map(str, paths)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=40)
     parser.add_argument("--template", default="receipt")
     parser.add_argument("--backend", default=None, help="default: the embedded local model")
+    parser.add_argument("--strategies", default="rules,hybrid", help="comma list of extract strategies to time")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
@@ -63,8 +94,24 @@ def main() -> None:
         subset.mkdir()
         for image in images:
             shutil.copy(image, subset / image.name)
-        rows = [run(subset, workers, args.template, args.backend) for workers in (1, 2)]
-    speedup = rows[1]["docs_per_min"] / rows[0]["docs_per_min"]
+        rows = [
+            run(subset, workers, args.template, strategy, args.backend)
+            for strategy in args.strategies.split(",")
+            for workers in (1, 2)
+        ]
+    # The ceiling for process parallelism: one process's speed-up from a second thread.  Two
+    # one-thread workers can beat one two-thread worker by at most 2 * t(2 threads) / t(1 thread).
+    ceilings = {}
+    for strategy in args.strategies.split(","):
+        one_thread = seconds_per_document(images, 1, strategy, args.template)
+        two_threads = seconds_per_document(images, 2, strategy, args.template)
+        ceilings[strategy] = {
+            "s_per_doc_1_thread": one_thread,
+            "s_per_doc_2_threads": two_threads,
+            "ceiling": 2 * two_threads / one_thread,
+        }
+    pairs = zip(rows[::2], rows[1::2], strict=True)
+    speedups = {one["strategy"]: two["docs_per_min"] / one["docs_per_min"] for one, two in pairs}
     command = "python benchmarks/batch.py " + " ".join(sys.argv[1:])
     result = {
         "date": date.today().isoformat(),
@@ -73,30 +120,47 @@ def main() -> None:
         "documents": len(images),
         "template": args.template,
         "runs": rows,
-        "speedup": speedup,
+        "speedup": speedups,
+        "in_process": ceilings,
         "command": command,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "batch.json").write_text(json.dumps(result, indent=2))
     table = "\n".join(
-        f"| {r['workers']} | {r['documents']} | {r['errors']} | {r['seconds']:.1f} | {r['docs_per_min']:.1f} |"
+        f"| {r['strategy']} | {r['workers']} | {r['documents']} | {r['errors']} | {r['seconds']:.1f} "
+        f"| {r['docs_per_min']:.1f} |"
         for r in rows
+    )
+    speedup_lines = "\n".join(
+        f"- `{strategy}`: **{value:.2f}x** (target: at least 1.3x); in one process on the same documents,"
+        f" {ceilings[strategy]['s_per_doc_1_thread']:.2f} s/doc on 1 thread and"
+        f" {ceilings[strategy]['s_per_doc_2_threads']:.2f} s/doc on 2, so two one-thread workers can"
+        f" reach at most {ceilings[strategy]['ceiling']:.2f}x"
+        for strategy, value in speedups.items()
     )
     (args.out / "batch.md").write_text(
         f"""## Batch throughput (`chatocr batch`)
 
 Command: `{command}` on {len(images)} SROIE images ({args.data}), template `{args.template}`,
-embedded default backend unless stated; {os.cpu_count()} CPU cores, no GPU; {date.today().isoformat()}.
+embedded local model for `hybrid`; {os.cpu_count()} CPU cores, no GPU; {date.today().isoformat()}.
 Each worker process gets cores / workers threads for OCR and the LLM.
 
-| workers | documents | errors | seconds | documents / min |
-|---|---|---|---|---|
+| strategy | workers | documents | errors | seconds | documents / min |
+|---|---|---|---|---|---|
 {table}
 
-Speed-up with 2 workers: **{speedup:.2f}x** (target: at least 1.3x).
+Speed-up with 2 workers:
+{speedup_lines}
+
+Why the target is out of reach on 2 cores: a single worker is not idle on its second core.
+onnxruntime (OCR) and llama.cpp (the model) already spread each document over both threads,
+so the most a second process can add is what one process loses by threading, measured above.
+The remaining serial work per document (decoding, pre- and post-processing, layout, rules) is
+small.  With more cores per machine, where one process's thread scaling flattens, workers pay
+off more; that could not be measured here.
 """
     )
-    print(f"speed-up {speedup:.2f}x", file=sys.stderr)
+    print(speedup_lines, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -189,3 +189,20 @@ def test_batch_on_local_ray(receipts: Path, tmp_path: Path) -> None:
     records = _records(out)
     assert sorted(r["file"] for r in records) == sorted(str(p) for p in receipts.iterdir()), proc.stderr[-2000:]
     assert proc.returncode == 3
+
+
+@pytest.mark.slow
+def test_batch_strategy_rules_never_calls_the_backend(tmp_path: Path) -> None:
+    make_receipt(tmp_path / "r.png", 7)
+    out = tmp_path / "out.jsonl"
+    # An unreachable server: any model call would turn the record into an error.
+    base = [CHATOCR, "batch", str(tmp_path / "r.png"), "--fields", "total", "--backend", "openai"]
+    base += ["--base-url", "http://127.0.0.1:9/v1"]
+    rules = subprocess.run([*base, "--out", str(out), "--strategy", "rules"], capture_output=True, text=True)
+    assert rules.returncode == 0, rules.stderr[-2000:]
+    assert _records(out)[0]["fields"]["total"]["value"] == "7.50"  # type: ignore[index]
+
+    asked = tmp_path / "asked.jsonl"
+    model = subprocess.run([*base, "--out", str(asked), "--strategy", "model"], capture_output=True, text=True)
+    assert model.returncode != 0
+    assert _records(asked)[0]["error"]["code"] == "backend_unavailable"  # type: ignore[index]

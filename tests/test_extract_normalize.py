@@ -182,3 +182,27 @@ def test_certificate_captures() -> None:
     assert generate(view, schema.field("姓名"))[0].value == "张三"
     assert generate(view, schema.field("比赛名称"))[0].value == "第十五届全国大学生数学竞赛"
     assert generate(view, schema.field("指导老师姓名"))[0].value == "李四"
+
+
+def test_certificate_issuer_is_the_sign_off_not_the_recipients_school() -> None:
+    rows = [
+        ["编号：2020ZJ086959"],
+        ["荣誉证书"],
+        ["南京理工大学", "尹怡奕 同学："],
+        ["在全国大学生数学建模竞赛（国赛）中，经评审，荣获"],
+        ["全国一等奖。特发此证，以资鼓励。"],
+        ["指导老师：赵雪凯"],
+        [""],
+        ["全国大学生数学建模竞赛组委会"],
+        ["二〇二〇年九月二十四日"],
+    ]
+    schema = load_schema(template="certificate")
+    cands = generate(DocView(_doc(rows)), schema.field("比赛单位承办单位"))
+    assert [c.value for c in cands][:2] == ["全国大学生数学建模竞赛组委会", "南京理工大学"]
+    # A field named in plain words finds the same issuer.
+    assert _best(_doc(rows), "主办单位", "主办单位") == "全国大学生数学建模竞赛组委会"
+    # Without a sign-off the school is offered below the score the rules accept: the answer is null.
+    from chatocr.extract.extractor import MIN_RULE_SCORE
+
+    top = generate(DocView(_doc(rows[:6])), schema.field("比赛单位承办单位"))
+    assert [c.value for c in top] == ["南京理工大学"] and top[0].score < MIN_RULE_SCORE

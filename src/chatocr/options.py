@@ -37,6 +37,11 @@ class OcrOptions(_Section):
     )
     languages: list[str] = Field(default_factory=lambda: ["chi_sim", "eng"], description="languages (tesseract)")
     threads: int | None = Field(None, ge=1, description="CPU threads for the OCR engine; None means all cores")
+    memory_arena: bool = Field(
+        True,
+        description="keep onnxruntime's memory arena: text detection about 30% faster for about 250 MB more"
+        " resident memory per engine (rapidocr)",
+    )
     limits: Limits = Field(default_factory=Limits)
 
 

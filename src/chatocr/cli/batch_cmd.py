@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from chatocr.cli.app import app, fail, stderr
+from chatocr.cli.extract_cmd import Strategy
 from chatocr.errors import ChatOCRError
 
 
@@ -30,6 +31,10 @@ def batch(
     model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL")] = None,
     api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
+    strategy: Annotated[
+        Strategy | None,
+        typer.Option(help="auto (default); hybrid: ask the model when candidates are not decisive; model; rules"),
+    ] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine")] = None,
     write_csv: Annotated[bool, typer.Option("--csv", help="also write a CSV beside the results file")] = False,
     retry_failed: Annotated[bool, typer.Option(help="run documents that failed before again")] = False,
@@ -59,6 +64,7 @@ def batch(
                 "backend.model": model,
                 "backend.base_url": base_url,
                 "backend.api_key_env": api_key_env,
+                "extract.strategy": strategy.value if strategy else None,
             }
         )
         files = find_inputs(inputs)

@@ -37,7 +37,7 @@ _lock = threading.Lock()
 
 def get_engine(options: OcrOptions) -> OcrEngine:
     """A shared engine instance for these options (models load once per process)."""
-    key = (options.engine, (*options.languages, f"threads={options.threads}"))
+    key = (options.engine, (*options.languages, f"threads={options.threads}", f"arena={options.memory_arena}"))
     with _lock:
         if key not in _instances:
             _instances[key] = ENGINES.create(options.engine, options)

@@ -8,7 +8,7 @@ Generators (each tags its candidates with ``source``):
   stations, seats, 统一社会信用代码 and ID card numbers;
 - ``capture``  field-specific patterns from the lexicon ("XXX 同学", "在……竞赛中");
 - ``position:*`` priors: the store/company name near the top or on a line with SDN BHD / 有限公司,
-  the address block under it;
+  the address block under it, the issuing organisation in a certificate's sign-off;
 - ``line``     every line (only when candidates are switched off: the model then picks a line).
 
 Scores are heuristic priors in 0..1; the choose stage takes the best or asks the model.
@@ -385,7 +385,7 @@ def _values_after_key(
 
 def _plausible_text(kind: str, text: str) -> bool:
     """Names and addresses are mostly letters and are not registration numbers ("Company No: 1174703-K")."""
-    if kind not in ("company", "person", "address", "station"):
+    if kind not in ("company", "issuer", "person", "address", "station"):
         return True
     letters = sum(ch.isalpha() for ch in text)
     return letters >= 0.4 * len(text.replace(" ", "")) and not re.match(r"(no|reg)\b", text, re.IGNORECASE)
@@ -505,6 +505,42 @@ def company_candidates(view: DocView) -> list[Candidate]:
     return out
 
 
+# Organisations that issue certificates and run competitions, and (weaker: a recipient's school
+# or employer is printed in the same form) any organisation name.
+_ISSUER_STRONG = r"组委会|委员会|协会|学会|研究会|联合会|基金会|教育厅|教育局|教育部|办公室|秘书处|中心|团委|工作组"
+_ISSUER_ANY = _ISSUER_STRONG + r"|大学|学院|学校|中学|小学|公司|集团|研究院|研究所|厅|局|部"
+_ISSUER_LINE = re.compile(rf"^(?:(?:主办|承办|颁发|发证)(?:单位|机关)?\s*[:：]?\s*)?(.{{2,40}}?(?:{_ISSUER_ANY}))(?:[（(]?盖章[)）]?)?$")
+_ADDRESSEE = re.compile(r"同学|同志|先生|女士|老师|小组|团队|荣获|获得|授予|在.+中")
+
+
+def issuer_candidates(view: DocView) -> list[Candidate]:
+    """Organisation names that make up a whole line, ranked as the sign-off of the document.
+
+    On a certificate the recipient's school ("南京理工大学 尹怡奕 同学") and the issuing committee
+    ("全国大学生数学建模竞赛组委会", above the date, beside the seal) have the same form; the issuer
+    is the one low on the page, near the date, with an issuing-body suffix, and not beside the
+    recipient's name.
+    """
+    out = []
+    date_rows = {item.row for item in view.lines if find_dates(nfkc(item.text))}
+    for item in view.lines:
+        text = trim(nfkc(item.text))
+        match = _ISSUER_LINE.match(text)
+        if not match or _ADDRESSEE.search(text):
+            continue
+        name = trim(match.group(1))
+        score = 0.5 + 0.25 * min(1.0, view.relative_y(item.index))
+        if re.search(rf"(?:{_ISSUER_STRONG})$", name):
+            score += 0.1
+        if any(row in date_rows for row in (item.row, item.row + 1, item.row + 2)):
+            score += 0.1  # the sign-off block: issuer, then the date
+        row_text = " ".join(view.lines[j].text for j in view.rows[item.row])
+        if _ADDRESSEE.search(row_text):
+            score -= 0.35  # the recipient's affiliation
+        out.append(Candidate(name, [item.index], min(score, 0.95), "position:issuer"))
+    return out
+
+
 def _address_like(text: str) -> bool:
     if _STOP_LINE.search(text):
         return False
@@ -607,6 +643,8 @@ def generate(view: DocView, spec: FieldSpec, *, use_pairing: bool = True, use_sp
     cands += capture_candidates(view, spec)
     if kind == "company":
         cands += company_candidates(view)
+    if kind == "issuer":
+        cands += issuer_candidates(view)
     if kind == "address":
         cands += address_candidates(view)
     return finish(cands, spec)

@@ -17,7 +17,7 @@ from chatocr.fields.spec import FieldSpec, FieldType
 
 # Kinds used by the candidate generators (chatocr.extract.candidates).
 KINDS = (
-    "text", "date", "amount", "time", "code", "phone", "company", "address", "person", "train_no",
+    "text", "date", "amount", "time", "code", "phone", "company", "issuer", "address", "person", "train_no",
     "station", "seat", "credit_code", "id_card", "enum", "number",
 )  # fmt: skip
 
@@ -73,8 +73,7 @@ LEXICON: dict[str, FieldHint] = {
     "证书编号": FieldHint(T, "code", ("证书编号", "编号", "证书号", "No.", "NO.", "No"), "证书上印的编号", "code"),
     "指导老师姓名": FieldHint(T, "person", ("指导老师", "指导教师", "指导老师姓名", "辅导老师"), "指导老师的姓名"),
     "证书日期": FieldHint(D, "date", ("日期", "颁发日期", "发证日期"), "证书落款日期", "date_iso"),
-    "比赛单位承办单位": FieldHint(T, "company", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位",
-                          capture=(r"^(.{2,40}?(?:委员会|组委会|协会|学会|大学|学院|中心|教育厅|教育部|公司))$",)),
+    "比赛单位承办单位": FieldHint(T, "issuer", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位"),
     # --- VAT invoice ---
     "发票代码": FieldHint(T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code",
                       pattern=r"\d{10,12}"),
@@ -142,6 +141,7 @@ _INFER: list[tuple[str, FieldHint]] = [
     (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),
     (r"(身份证|身份号码)", FieldHint(T, "id_card", (), "", "code")),
     (r"(no\.?$|number|num|code|id$|号码|编号|代码|单号|号$)", FieldHint(T, "code", (), "", "code")),
+    (r"(主办|承办|颁发|发证|落款|签发|issuer|issued|organi[sz]er)", FieldHint(T, "issuer", ())),
     (r"(company|store|shop|vendor|seller|merchant|公司|单位|商户|店)", FieldHint(T, "company", ())),
     (r"(name|姓名|人$)", FieldHint(T, "person", ())),
 ]
