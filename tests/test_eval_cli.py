@@ -37,6 +37,7 @@ def make_dataset(root: Path, docs: dict[str, dict[str, str]], absent: dict[str, 
         (root / "absent" / f"{doc_id}.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
     return root
 
+
 # What the scripted extractor "reads" from each document: field -> (printed text, confidence).
 ANSWERS: dict[str, dict[str, tuple[str, float]]] = {
     "a": {"company": ("ACME LTD", 0.9), "total": ("10.00", 0.8)},
@@ -111,8 +112,17 @@ def test_end_to_end_writes_run_folder(monkeypatch: pytest.MonkeyPatch, dataset_d
 
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     overall = metrics["overall"]
-    assert set(overall) >= {"precision", "recall", "f1", "f1_strict", "null_accuracy", "grounding_rate", "ece",
-                            "seconds_per_doc", "peak_rss_mb"}
+    assert set(overall) >= {
+        "precision",
+        "recall",
+        "f1",
+        "f1_strict",
+        "null_accuracy",
+        "grounding_rate",
+        "ece",
+        "seconds_per_doc",
+        "peak_rss_mb",
+    }
     # TP: a.company, a.total, c.company = 3; FP: b.company (wrong), c.total (absent) = 2;
     # FN: b.company (wrong), b.total (null) = 2
     assert (overall["tp"], overall["fp"], overall["fn"]) == (3, 2, 2)

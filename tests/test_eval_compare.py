@@ -16,8 +16,17 @@ from chatocr.eval.compare import compare_runs
 
 
 def _overall(precision: float, recall: float, f1: float) -> dict[str, Any]:
-    return {"precision": precision, "recall": recall, "f1": f1, "f1_strict": f1 / 2, "null_accuracy": 1.0,
-            "grounding_rate": 1.0, "ece": 0.1, "seconds_per_doc": 2.0, "peak_rss_mb": 300.0}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "f1_strict": f1 / 2,
+        "null_accuracy": 1.0,
+        "grounding_rate": 1.0,
+        "ece": 0.1,
+        "seconds_per_doc": 2.0,
+        "peak_rss_mb": 300.0,
+    }
 
 
 def _write_run(folder: Path, metrics: dict[str, Any], scores: dict[str, Any]) -> Path:
@@ -83,8 +92,10 @@ def test_compare_runs_deltas_and_changes(runs: tuple[Path, Path]) -> None:
 
 def test_compare_reports_broken_answers(runs: tuple[Path, Path]) -> None:
     comparison = compare_runs(runs[1], runs[0])  # the other way round: the fixes become breakages
-    assert [(c.id, c.field, c.now_correct) for c in comparison.broken] == [("doc1", "date", False),
-                                                                           ("doc2", "date", False)]
+    assert [(c.id, c.field, c.now_correct) for c in comparison.broken] == [
+        ("doc1", "date", False),
+        ("doc2", "date", False),
+    ]
 
 
 def test_compare_cli(runs: tuple[Path, Path]) -> None:

@@ -270,7 +270,9 @@ def test_grounding_checks_the_box_contents() -> None:
     elsewhere = FieldResult(value="54.50", raw="54.50", confidence=0.9, page=1, box=box_from_rect(10, 10, 200, 30))
     assert is_grounded(elsewhere, doc) is False
     two_lines = FieldResult(
-        value="SYL ROASTED DELIGHTS SDN. BHD.", raw="SYL ROASTED DELIGHTS SDN. BHD.", page=1,
+        value="SYL ROASTED DELIGHTS SDN. BHD.",
+        raw="SYL ROASTED DELIGHTS SDN. BHD.",
+        page=1,
         box=box_from_rect(10, 10, 200, 50),
     )
     assert is_grounded(two_lines, doc) is True

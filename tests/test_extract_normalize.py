@@ -206,3 +206,26 @@ def test_certificate_issuer_is_the_sign_off_not_the_recipients_school() -> None:
 
     top = generate(DocView(_doc(rows[:6])), schema.field("比赛单位承办单位"))
     assert [c.value for c in top] == ["南京理工大学"] and top[0].score < MIN_RULE_SCORE
+
+
+@pytest.mark.parametrize(
+    ("line", "contest"),
+    [
+        ("在全国大学生数学建模竞赛（国赛）中，经评审，荣获", "全国大学生数学建模竞赛"),
+        ("张三同学在2023年全国大学生英语竞赛中荣获一等奖", "2023年全国大学生英语竞赛"),
+        ("荣获第十届“挑战杯”全国大学生课外学术科技作品竞赛二等奖", "第十届“挑战杯”全国大学生课外学术科技作品竞赛"),
+        ("在2021年蓝桥杯全国软件和信息技术专业人才大赛省赛中", "2021年蓝桥杯全国软件和信息技术专业人才大赛"),
+        ("在2019年“外研社杯”全国英语写作大赛决赛中荣获特等奖，", "2019年“外研社杯”全国英语写作大赛"),
+    ],
+)
+def test_certificate_contest_name_in_running_text(line: str, contest: str) -> None:
+    spec = load_schema(template="certificate").field("比赛名称")
+    cands = generate(DocView(_doc([["荣誉证书"], ["李明 同学："], [line]])), spec)
+    assert cands[0].value == contest
+
+
+def test_certificate_name_inside_a_longer_line() -> None:
+    spec = load_schema(template="certificate").field("姓名")
+    rows = [["荣誉证书"], ["南京理工大学 尹怡奕 同学："], ["在全国大学生数学建模竞赛中荣获一等奖"]]
+    cands = generate(DocView(_doc(rows)), spec)
+    assert cands[0].value == "尹怡奕"

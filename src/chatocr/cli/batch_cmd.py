@@ -65,7 +65,7 @@ def batch(
                 "backend.base_url": base_url,
                 "backend.api_key_env": api_key_env,
                 "extract.strategy": strategy.value if strategy else None,
-            }
+            },
         )
         files = find_inputs(inputs)
     except ChatOCRError as exc:

@@ -20,17 +20,27 @@ def _schema_for(
     """The per-document schema function, a description, and the spec as recorded in run.json."""
     from chatocr.eval.runner import fixed_schema, load_templates, schema_from_labels
 
-    given = [name for name, value in (("--fields", fields), ("--template", template), ("--schema", schema),
-                                      ("--fields-from-labels", fields_from_labels)) if value]
+    given = [
+        name
+        for name, value in (
+            ("--fields", fields),
+            ("--template", template),
+            ("--schema", schema),
+            ("--fields-from-labels", fields_from_labels),
+        )
+        if value
+    ]
     if len(given) != 1:
         raise SpecError(
             "give exactly one of --fields, --template, --schema or --fields-from-labels"
             + (f" (got {', '.join(given)})" if given else "")
         )
     if fields_from_labels:
-        return schema_from_labels(load_templates()), "each document's labelled and absent fields", {
-            "fields_from_labels": True
-        }
+        return (
+            schema_from_labels(load_templates()),
+            "each document's labelled and absent fields",
+            {"fields_from_labels": True},
+        )
     from chatocr.fields import load_schema
 
     loaded = load_schema(fields=fields, template=template, schema=schema)
@@ -88,10 +98,24 @@ def eval_command(
         if dataset_dir is None:
             raise SpecError("give a DATASET_DIR to evaluate, or --compare RUN_A RUN_B")
         _evaluate(
-            dataset_dir, fields, template, schema, fields_from_labels,
-            {"backend.name": backend, "backend.model": model, "backend.base_url": base_url,
-             "backend.api_key_env": api_key_env, "ocr.engine": engine},
-            limit, out, ignore_whitespace, ignore_punctuation, ground_truth_ocr, stdout,
+            dataset_dir,
+            fields,
+            template,
+            schema,
+            fields_from_labels,
+            {
+                "backend.name": backend,
+                "backend.model": model,
+                "backend.base_url": base_url,
+                "backend.api_key_env": api_key_env,
+                "ocr.engine": engine,
+            },
+            limit,
+            out,
+            ignore_whitespace,
+            ignore_punctuation,
+            ground_truth_ocr,
+            stdout,
         )
     except ChatOCRError as exc:
         raise fail(exc) from None
@@ -120,17 +144,25 @@ def _evaluate(
     from chatocr.options import Options
 
     dataset = with_options(
-        load_dataset(dataset_dir, limit=limit), ignore_whitespace=ignore_whitespace,
+        load_dataset(dataset_dir, limit=limit),
+        ignore_whitespace=ignore_whitespace,
         ignore_punctuation=ignore_punctuation,
     )
     schema_for, spec_text, spec = _schema_for(fields, template, schema, fields_from_labels)
     options = Options.create(**overrides)
     run_dir = out or Path("runs") / f"eval-{dataset.name}"
     command = ["chatocr", "eval", str(dataset_dir)]
-    for flag, value in (("--fields", fields), ("--template", template), ("--schema", schema),
-                        ("--backend", overrides["backend.name"]), ("--model", overrides["backend.model"]),
-                        ("--base-url", overrides["backend.base_url"]), ("--engine", overrides["ocr.engine"]),
-                        ("--limit", limit), ("--out", run_dir)):
+    for flag, value in (
+        ("--fields", fields),
+        ("--template", template),
+        ("--schema", schema),
+        ("--backend", overrides["backend.name"]),
+        ("--model", overrides["backend.model"]),
+        ("--base-url", overrides["backend.base_url"]),
+        ("--engine", overrides["ocr.engine"]),
+        ("--limit", limit),
+        ("--out", run_dir),
+    ):
         if value is not None:
             command += [flag, str(value)]
     if fields_from_labels:
@@ -139,16 +171,22 @@ def _evaluate(
         command.append("--ground-truth-ocr")
         missing = [item.image.name for item in dataset if not ground_truth_ocr_path(item.image).is_file()]
         if missing:
-            raise DatasetError(f"--ground-truth-ocr: {dataset.root / 'ocr'} lacks {len(missing)} documents' OCR "
-                               f"(first: {missing[0]})")
+            raise DatasetError(
+                f"--ground-truth-ocr: {dataset.root / 'ocr'} lacks {len(missing)} documents' OCR (first: {missing[0]})"
+            )
     backend = options.backend
     info = {
         "command": shlex.join(command),
         "spec": spec,
         "spec_text": spec_text,
-        "backend": {"name": backend.name, "model": backend.model, "base_url": backend.base_url,
-                    "engine": "ground-truth" if ground_truth_ocr else options.ocr.engine},
-        "backend_text": f"{backend.name}" + (f" / {backend.model}" if backend.model else " (default model)")
+        "backend": {
+            "name": backend.name,
+            "model": backend.model,
+            "base_url": backend.base_url,
+            "engine": "ground-truth" if ground_truth_ocr else options.ocr.engine,
+        },
+        "backend_text": f"{backend.name}"
+        + (f" / {backend.model}" if backend.model else " (default model)")
         + (f" at {backend.base_url}" if backend.base_url else "")
         + ("; OCR: the dataset's ground truth" if ground_truth_ocr else f"; OCR engine {options.ocr.engine}"),
         "limit": limit,

@@ -14,8 +14,17 @@ from chatocr.errors import DatasetError
 from chatocr.eval.report import fmt
 from chatocr.eval.runner import METRICS, SCORES
 
-COMPARED_OVERALL = ["precision", "recall", "f1", "f1_strict", "null_accuracy", "grounding_rate", "ece",
-                    "seconds_per_doc", "peak_rss_mb"]
+COMPARED_OVERALL = [
+    "precision",
+    "recall",
+    "f1",
+    "f1_strict",
+    "null_accuracy",
+    "grounding_rate",
+    "ece",
+    "seconds_per_doc",
+    "peak_rss_mb",
+]
 COMPARED_FIELD = ["precision", "recall", "f1"]
 
 

@@ -163,11 +163,17 @@ def write_charts(run_dir: Path, scored: Scored, title: str) -> list[str]:
             alpha=0.8,
             label="accuracy",
         )
-        ax.plot([b["confidence"] for b in filled], [b["accuracy"] for b in filled], "o", color="#d8553b",
-                label="mean confidence")
+        ax.plot(
+            [b["confidence"] for b in filled],
+            [b["accuracy"] for b in filled],
+            "o",
+            color="#d8553b",
+            label="mean confidence",
+        )
         for b in filled:
-            ax.annotate(str(b["count"]), ((b["lower"] + b["upper"]) / 2, b["accuracy"]), ha="center",
-                        va="bottom", fontsize=7)
+            ax.annotate(
+                str(b["count"]), ((b["lower"] + b["upper"]) / 2, b["accuracy"]), ha="center", va="bottom", fontsize=7
+            )
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("confidence")
@@ -232,8 +238,8 @@ def render_report(metrics: dict[str, Any], info: dict[str, Any], charts: list[st
     ]
     names = fields_by_support(metrics, MAX_TABLE_FIELDS)
     lines += [
-        "## Per field" + (f" ({len(names)} most frequent of {len(metrics['fields'])})" if len(metrics["fields"]) >
-                          len(names) else ""),
+        "## Per field"
+        + (f" ({len(names)} most frequent of {len(metrics['fields'])})" if len(metrics["fields"]) > len(names) else ""),
         "",
         "| field | labelled | absent | P | R | F1 | F1 strict | ANLS | null acc. | grounded |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -242,16 +248,24 @@ def render_report(metrics: dict[str, Any], info: dict[str, Any], charts: list[st
         row = metrics["fields"][name]
         lines.append(
             f"| {_cell(name)} | {row['support']} | {row['absent']} | "
-            + " | ".join(fmt(row.get(k)) for k in ("precision", "recall", "f1", "f1_strict", "anls",
-                                                    "null_accuracy", "grounding_rate"))
+            + " | ".join(
+                fmt(row.get(k))
+                for k in ("precision", "recall", "f1", "f1_strict", "anls", "null_accuracy", "grounding_rate")
+            )
             + " |"
         )
-    lines += ["", "## Confidence calibration", "", "| confidence bin | answers | mean confidence | share correct |",
-              "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Confidence calibration",
+        "",
+        "| confidence bin | answers | mean confidence | share correct |",
+        "|---|---|---|---|",
+    ]
     for b in metrics["calibration"]:
         if b["count"]:
-            lines.append(f"| {b['lower']:.1f}-{b['upper']:.1f} | {b['count']} | {fmt(b['confidence'])} | "
-                         f"{fmt(b['accuracy'])} |")
+            lines.append(
+                f"| {b['lower']:.1f}-{b['upper']:.1f} | {b['count']} | {fmt(b['confidence'])} | {fmt(b['accuracy'])} |"
+            )
     if charts:
         lines += ["", "## Charts", ""] + [f"![{Path(c).stem}]({c})" for c in charts]
     return "\n".join(lines) + "\n"

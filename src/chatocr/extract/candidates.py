@@ -466,8 +466,12 @@ def company_candidates(view: DocView) -> list[Candidate]:
         letters = sum(ch.isalpha() for ch in text)
         if letters < 0.5 * len(text.replace(" ", "")) or _NOT_COMPANY.search(text) or _STOP_LINE.search(text):
             continue
-        if re.search(r"goods|sold|returnable|refund|thank|welcome|member|table|cashier|open|daily|hours|order|"
-                     r"store\s*#|#\s*\d|\d{1,2}:\d{2}", text, re.IGNORECASE):
+        if re.search(
+            r"goods|sold|returnable|refund|thank|welcome|member|table|cashier|open|daily|hours|order|"
+            r"store\s*#|#\s*\d|\d{1,2}:\d{2}",
+            text,
+            re.IGNORECASE,
+        ):
             continue
         if sum(ch.isdigit() for ch in text) > 0.2 * len(text):
             continue
@@ -509,7 +513,10 @@ def company_candidates(view: DocView) -> list[Candidate]:
 # or employer is printed in the same form) any organisation name.
 _ISSUER_STRONG = r"组委会|委员会|协会|学会|研究会|联合会|基金会|教育厅|教育局|教育部|办公室|秘书处|中心|团委|工作组"
 _ISSUER_ANY = _ISSUER_STRONG + r"|大学|学院|学校|中学|小学|公司|集团|研究院|研究所|厅|局|部"
-_ISSUER_LINE = re.compile(rf"^(?:(?:主办|承办|颁发|发证)(?:单位|机关)?\s*[:：]?\s*)?(.{{2,40}}?(?:{_ISSUER_ANY}))(?:[（(]?盖章[)）]?)?$")
+_ISSUER_LINE = re.compile(
+    rf"^(?:(?:主办|承办|颁发|发证)(?:单位|机关)?\s*[:：]?\s*)?"  # a printed key, when there is one
+    rf"(.{{2,40}}?(?:{_ISSUER_ANY}))(?:[（(]?盖章[)）]?)?$"
+)
 _ADDRESSEE = re.compile(r"同学|同志|先生|女士|老师|小组|团队|荣获|获得|授予|在.+中")
 
 

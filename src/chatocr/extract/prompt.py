@@ -73,12 +73,12 @@ def build_prompt(
     if lang == "zh":
         user = (
             f"文档内容：\n{doc}\n\n字段：{described}\n候选项：\n{options}\n\n"
-            f"哪个候选项是“{spec.name}”？回答 JSON：{{\"{spec.name}\": 编号或 null}}"
+            f'哪个候选项是“{spec.name}”？回答 JSON：{{"{spec.name}": 编号或 null}}'
         )
     else:
         user = (
             f"Document:\n{doc}\n\nField: {described}\nCandidates:\n{options}\n\n"
-            f"Which candidate is the {spec.name}? Answer JSON: {{\"{spec.name}\": number or null}}"
+            f'Which candidate is the {spec.name}? Answer JSON: {{"{spec.name}": number or null}}'
         )
     messages = [Message("system", _SYSTEM[lang]), Message("user", user)]
     return Prompt(messages, choice_schema(spec.name, len(candidates)), list(range(len(candidates))))

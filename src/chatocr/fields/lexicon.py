@@ -46,6 +46,15 @@ _TOTAL_ALIASES = (
     "总金额", "应付", "应付金额", "实付金额", "实收金额", "合计金额", "消费金额",
 )  # fmt: skip
 
+# A competition's name ends in one of these words, then a stage in brackets or words, then
+# the end of the phrase ("……竞赛（国赛）中", "……大赛决赛中荣获", "……杯二等奖").  The name is matched
+# greedily so that "第十届“挑战杯”全国……竞赛" is not cut at 杯.
+_CONTEST = r"(?:竞赛|比赛|大赛|挑战赛|联赛|锦标赛|邀请赛|选拔赛|技能赛|杯|运动会|艺术节|科技节|文化节|展演|征文|评选)"
+_CONTEST_END = (
+    r"(?=(?:\s*(?:[(（][^)）]{1,12}[)）]|总决赛|决赛|复赛|初赛|省赛|国赛|预赛))?\s*"
+    r"(?:中|上|[，,。；;：:]|[一二三四五六七八九十特]等奖|[金银铜]奖|优秀奖|优胜奖|$))"
+)
+
 LEXICON: dict[str, FieldHint] = {
     # --- receipts (en) ---
     "company": FieldHint(T, "company", ("Company Name", "Merchant"), "the seller / store / company name"),
@@ -64,28 +73,49 @@ LEXICON: dict[str, FieldHint] = {
     "phone": FieldHint(T, "phone", ("Tel", "Phone", "电话"), "the telephone number", "phone"),
     "invoice number": FieldHint(T, "code", ("Invoice No", "Invoice #", "Inv No", "Bill No", "Receipt No"), "", "code"),
     # --- certificate ---
-    "姓名": FieldHint(T, "person", ("姓名", "Name"), "获奖人姓名",
-                    capture=(r"^([\u4e00-\u9fa5·]{2,5})\s*(?:同学|同志|老师|先生|女士)",
-                             r"授予\s*([\u4e00-\u9fa5·]{2,5})", r"^兹证明\s*([\u4e00-\u9fa5·]{2,5})")),
-    "比赛名称": FieldHint(T, "text", ("比赛名称", "竞赛名称", "赛事名称"), "比赛或竞赛的完整名称",
-                      capture=(r"在\s*(.{4,40}?(?:竞赛|比赛|大赛|挑战赛|联赛|锦标赛|邀请赛))",
-                               r"^(.{4,40}?(?:竞赛|比赛|大赛|挑战赛|联赛|锦标赛|邀请赛))")),
+    "姓名": FieldHint(
+        T,
+        "person",
+        ("姓名", "Name"),
+        "获奖人姓名",
+        capture=(
+            r"^([\u4e00-\u9fa5·]{2,5})\s*(?:同学|同志|老师|先生|女士)",
+            r"\s([\u4e00-\u9fa5·]{2,4})\s*(?:同学|同志)(?:[：:，,\s]|$)",
+            r"授予\s*([\u4e00-\u9fa5·]{2,5})",
+            r"^兹证明\s*([\u4e00-\u9fa5·]{2,5})",
+        ),
+    ),
+    "比赛名称": FieldHint(
+        T,
+        "text",
+        ("比赛名称", "竞赛名称", "赛事名称"),
+        "比赛或竞赛的完整名称",
+        capture=(
+            rf"在\s*(.{{2,50}}{_CONTEST}){_CONTEST_END}",
+            rf"(?:荣获|获得|参加)\s*(.{{4,50}}{_CONTEST}){_CONTEST_END}",
+            rf"^(?!.*(?:同学|同志))(?!\s*(?:比赛|竞赛|赛事|活动)名称)(.{{4,50}}{_CONTEST}){_CONTEST_END}",
+        ),
+    ),
     "证书编号": FieldHint(T, "code", ("证书编号", "编号", "证书号", "No.", "NO.", "No"), "证书上印的编号", "code"),
     "指导老师姓名": FieldHint(T, "person", ("指导老师", "指导教师", "指导老师姓名", "辅导老师"), "指导老师的姓名"),
     "证书日期": FieldHint(D, "date", ("日期", "颁发日期", "发证日期"), "证书落款日期", "date_iso"),
     "比赛单位承办单位": FieldHint(T, "issuer", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位"),
     # --- VAT invoice ---
-    "发票代码": FieldHint(T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code",
-                      pattern=r"\d{10,12}"),
-    "发票号码": FieldHint(T, "code", ("发票号码", "No", "NO"), "发票号码（8位数字）", "code",
-                      pattern=r"\d{8}(\d{12})?"),
+    "发票代码": FieldHint(
+        T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code", pattern=r"\d{10,12}"
+    ),
+    "发票号码": FieldHint(
+        T, "code", ("发票号码", "No", "NO"), "发票号码（8位数字）", "code", pattern=r"\d{8}(\d{12})?"
+    ),
     "开票日期": FieldHint(D, "date", ("开票日期",), "开票日期", "date_iso"),
     "购买方名称": FieldHint(T, "company", ("购买方名称", "名称", "购方名称"), "购买方（买方）名称", occurrence="first"),
-    "购买方纳税人识别号": FieldHint(T, "credit_code", ("纳税人识别号", "购买方纳税人识别号"), "购买方纳税人识别号",
-                           "code", occurrence="first"),
+    "购买方纳税人识别号": FieldHint(
+        T, "credit_code", ("纳税人识别号", "购买方纳税人识别号"), "购买方纳税人识别号", "code", occurrence="first"
+    ),
     "销售方名称": FieldHint(T, "company", ("销售方名称", "名称", "销方名称"), "销售方（卖方）名称", occurrence="last"),
-    "销售方纳税人识别号": FieldHint(T, "credit_code", ("纳税人识别号", "销售方纳税人识别号"), "销售方纳税人识别号",
-                           "code", occurrence="last"),
+    "销售方纳税人识别号": FieldHint(
+        T, "credit_code", ("纳税人识别号", "销售方纳税人识别号"), "销售方纳税人识别号", "code", occurrence="last"
+    ),
     "金额": FieldHint(A, "amount", ("金额", "合计"), "不含税金额合计", "amount"),
     "税额": FieldHint(A, "amount", ("税额",), "税额合计", "amount"),
     "价税合计": FieldHint(A, "amount", ("价税合计", "（小写）", "(小写)", "小写"), "价税合计（小写）", "amount"),
@@ -96,15 +126,33 @@ LEXICON: dict[str, FieldHint] = {
     "出发日期": FieldHint(D, "date", ("出发日期", "乘车日期", "日期"), "出发日期", "date_iso"),
     "出发时间": FieldHint(T, "time", ("出发时间", "开车时间", "时间"), "出发时间 HH:MM", "time"),
     "座位号": FieldHint(T, "seat", ("座位号", "座号", "车厢"), "车厢和座位号，如 05车12A号"),
-    "席别": FieldHint(T, "text", ("席别", "座位等级"), "座席类别",
-                    capture=(r"(商务座|特等座|一等座|二等座|软卧|硬卧|软座|硬座|无座|动卧|高级软卧)",)),
+    "席别": FieldHint(
+        T,
+        "text",
+        ("席别", "座位等级"),
+        "座席类别",
+        capture=(r"(商务座|特等座|一等座|二等座|软卧|硬卧|软座|硬座|无座|动卧|高级软卧)",),
+    ),
     "票价": FieldHint(A, "amount", ("票价", "￥", "¥"), "票价金额", "amount"),
-    "乘客姓名": FieldHint(T, "person", ("乘客姓名", "姓名", "旅客"), "乘客姓名",
-                      capture=(r"\d{6,10}\*{2,}\d{2,4}[\dXx]?\s*([\u4e00-\u9fa5·]{2,5})",
-                               r"([\u4e00-\u9fa5·]{2,5})\s*\d{6,10}\*{2,}")),
+    "乘客姓名": FieldHint(
+        T,
+        "person",
+        ("乘客姓名", "姓名", "旅客"),
+        "乘客姓名",
+        capture=(
+            r"\d{6,10}\*{2,}\d{2,4}[\dXx]?\s*([\u4e00-\u9fa5·]{2,5})",
+            r"([\u4e00-\u9fa5·]{2,5})\s*\d{6,10}\*{2,}",
+        ),
+    ),
     # --- business licence ---
-    "统一社会信用代码": FieldHint(T, "credit_code", ("统一社会信用代码", "信用代码"), "18位统一社会信用代码", "code",
-                          pattern=r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}"),
+    "统一社会信用代码": FieldHint(
+        T,
+        "credit_code",
+        ("统一社会信用代码", "信用代码"),
+        "18位统一社会信用代码",
+        "code",
+        pattern=r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}",
+    ),
     "名称": FieldHint(T, "company", ("名称", "企业名称"), "企业名称"),
     "类型": FieldHint(T, "text", ("类型", "企业类型", "公司类型"), "企业类型"),
     "法定代表人": FieldHint(T, "person", ("法定代表人", "负责人", "经营者"), "法定代表人姓名"),

@@ -211,9 +211,7 @@ def to_rgb_array(frame: Image.Image) -> np.ndarray:
         low, high = float(values.min()), float(values.max())
         gray = ((values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-    has_alpha = frame.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (
-        frame.mode == "P" and "transparency" in frame.info
-    )
+    has_alpha = frame.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (frame.mode == "P" and "transparency" in frame.info)
     if has_alpha:
         rgba = frame.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
