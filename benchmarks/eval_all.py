@@ -42,11 +42,16 @@ WILDRECEIPT_FIELDS = (
 # name -> (description, field-spec arguments of `chatocr eval`)
 SETS: dict[str, tuple[str, list[str]]] = {
     "sroie": ("SROIE task 3, scanned receipts (English)", ["--template", "receipt"]),
-    "wildreceipt": ("WildReceipt, photographed receipts (English), the 9 value fields",
-                    ["--fields", WILDRECEIPT_FIELDS]),
+    "wildreceipt": (
+        "WildReceipt, photographed receipts (English), the 9 value fields",
+        ["--fields", WILDRECEIPT_FIELDS],
+    ),
     "funsd": ("FUNSD, scanned forms (English): each form's questions -> answers", ["--fields-from-labels"]),
-    "zh_dev": ("Chinese development set (`chatocr data synth`, seed 0): certificates, VAT invoices, train tickets, "
-               "business licences, receipts; each document's template", ["--fields-from-labels"]),
+    "zh_dev": (
+        "Chinese development set (`chatocr data synth`, seed 0): certificates, VAT invoices, train tickets, "
+        "business licences, receipts; each document's template",
+        ["--fields-from-labels"],
+    ),
 }
 CHART_KINDS = ("field_f1", "calibration", "latency")
 
@@ -64,7 +69,7 @@ def relative(word: str) -> str:
 
 def shown(command: list[str]) -> str:
     """The command as a reader would type it (`chatocr ...`, paths relative to the repository)."""
-    words = ["chatocr", *command[len(chatocr_command()):]]
+    words = ["chatocr", *command[len(chatocr_command()) :]]
     return shlex.join(relative(w) for w in words)
 
 
@@ -99,8 +104,18 @@ def make_dev_set(limit: int | None, cache: Path) -> tuple[Path | None, str]:
     probe = subprocess.run([*chatocr_command(), "data", "synth", "--help"], capture_output=True, text=True)
     if probe.returncode != 0:
         return None, "skipped: `chatocr data synth` is not available in this checkout"
-    command = [*chatocr_command(), "data", "synth", "--out", str(folder), "--n", str(n), "--seed", str(DEV_SET_SEED),
-               "--no-progress"]
+    command = [
+        *chatocr_command(),
+        "data",
+        "synth",
+        "--out",
+        str(folder),
+        "--n",
+        str(n),
+        "--seed",
+        str(DEV_SET_SEED),
+        "--no-progress",
+    ]
     print("+", shown(command), flush=True)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -169,15 +184,26 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
         f"- Machine: {os.cpu_count()} CPU cores, no GPU ({platform.machine()}, Python {platform.python_version()}); "
         "the cores were shared with other work while this ran, so latencies are upper bounds",
         f"- Date: {date}; code at commit {git_commit()}"
-        + ("" if args.fresh else " (the runs resume: documents predicted by an earlier invocation of this command "
-           "kept their answers from the code of that time; `--fresh` predicts everything again)"),
+        + (
+            ""
+            if args.fresh
+            else " (the runs resume: documents predicted by an earlier invocation of this command "
+            "kept their answers from the code of that time; `--fresh` predicts everything again)"
+        ),
         f"- Backend: `{backend}`, {model}; OCR: rapidocr (bundled PP-OCR models)",
         "- Data: /work/shared/benchmarks development subsets and the generated Chinese set; "
-        + (f"`--limit {args.limit}`: the first {args.limit} documents of each set in sorted id order (of the "
-           "Chinese set: its first planned documents, which cycle through the five kinds); the whole sets would "
-           "take hours on 2 cores" if args.limit else "all documents")
-        + (f"; fewer for {', '.join(f'{k} ({v})' for k, v in args.set_limits.items())} "
-           "(see the documents column)" if args.set_limits else ""),
+        + (
+            f"`--limit {args.limit}`: the first {args.limit} documents of each set in sorted id order (of the "
+            "Chinese set: its first planned documents, which cycle through the five kinds); the whole sets would "
+            "take hours on 2 cores"
+            if args.limit
+            else "all documents"
+        )
+        + (
+            f"; fewer for {', '.join(f'{k} ({v})' for k, v in args.set_limits.items())} (see the documents column)"
+            if args.set_limits
+            else ""
+        ),
         "",
         "| set | documents | F1 | F1 strict | precision | recall | null accuracy | grounding rate | ECE | s/doc | "
         "peak RSS MB |",
@@ -212,8 +238,9 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace, command: str) -
     ]
     for row in rows:
         description = SETS[row["set"]][0]
-        lines.append(f"- **{row['set']}**: {description}. `{row['command']}`" + (
-            f" ({row['note']})" if row.get("note") else ""))
+        lines.append(
+            f"- **{row['set']}**: {description}. `{row['command']}`" + (f" ({row['note']})" if row.get("note") else "")
+        )
         if row.get("synth"):
             lines.append(f"  - generated with {row['synth']}")
     charted = [row for row in rows if row.get("charts")]
@@ -235,8 +262,13 @@ def main() -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--fresh", action="store_true", help="discard earlier predictions instead of resuming")
-    parser.add_argument("--limit-for", action="append", default=[], metavar="SET=N",
-                        help="a different limit for one set, e.g. funsd=20 (repeatable)")
+    parser.add_argument(
+        "--limit-for",
+        action="append",
+        default=[],
+        metavar="SET=N",
+        help="a different limit for one set, e.g. funsd=20 (repeatable)",
+    )
     args = parser.parse_args()
     if args.limit == 0:
         args.limit = None
@@ -273,8 +305,14 @@ def main() -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "eval.md").write_text(render(rows, args, command), encoding="utf-8")
-    raw = {"command": command, "date": datetime.now(UTC).isoformat(timespec="seconds"), "limit": args.limit,
-           "set_limits": args.set_limits, "cpu_count": os.cpu_count(), "rows": rows}
+    raw = {
+        "command": command,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "limit": args.limit,
+        "set_limits": args.set_limits,
+        "cpu_count": os.cpu_count(),
+        "rows": rows,
+    }
     (RESULTS / "eval.json").write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS / 'eval.md'} and {RESULTS / 'eval.json'}")
     return 0 if all("overall" in row for row in rows) else 1
