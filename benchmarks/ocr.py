@@ -425,7 +425,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"peak memory: {name} on {len(files)} pages", file=sys.stderr, flush=True)
                 memory[name] = measure_memory(name, files)
         if "rapidocr_raw" in memory:
-            for name in ("chatocr", "chatocr_no_orientation"):
+            for name in ("chatocr", "chatocr_no_orientation", "rapidocr_defaults"):
                 if name in memory:
                     memory[name]["ratio_vs_raw"] = memory[name]["maxrss_mb"] / memory["rapidocr_raw"]["maxrss_mb"]
         memory["pages"] = [str(p.relative_to(args.data)) for p in files]

@@ -50,7 +50,7 @@ class RapidOcrEngine(OcrEngine):
             settings["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             settings["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         # Without the arena every page allocates and frees its large detection tensors afresh
-        # (measured: 0.69 vs 1.03 s of detection per SROIE page on one thread).
+        # (measured: 0.69 vs 1.03 s of detection per SROIE page on one thread; benchmarks/ocr.py).
         settings["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = options.memory_arena if options else True
         settings.update(params or {})
         rapidocr_log = logging.getLogger("RapidOCR")
