@@ -190,7 +190,7 @@ def instrument_pipeline_stages() -> list[str]:
     from chatocr import pipeline
 
     wrapped = []
-    for stage in ("stage_load", "stage_orient", "stage_recognize", "stage_order"):
+    for stage in ("stage_load", "stage_orient", "stage_lift_seals", "stage_recognize", "stage_order"):
         original = getattr(pipeline, stage, None)
         if original is None:
             continue
@@ -618,7 +618,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             if shares:
                 out += [
                     "Overhead measured inside each chatocr call (robust to the machine's load, since both parts are "
-                    "timed in the same call): (load + orient + order) / recognize, median over pages = "
+                    "timed in the same call): (load + orient + lift seals + order) / recognize, median over pages = "
                     f"{100 * statistics.median(shares):.2f}% (max {100 * max(shares):.2f}%). The recognize stage is "
                     "the engine call (plus chatocr's conversion of its output to lines).",
                     "",

@@ -37,6 +37,9 @@ class OcrOptions(_Section):
     )
     languages: list[str] = Field(default_factory=lambda: ["chi_sim", "eng"], description="languages (tesseract)")
     threads: int | None = Field(None, ge=1, description="CPU threads for the OCR engine; None means all cores")
+    remove_seals: bool = Field(
+        True, description="lift the red ink of stamps (印章) off the page before recognition; text under them stays"
+    )
     memory_arena: bool = Field(
         True,
         description="keep onnxruntime's memory arena (rapidocr): pages 9-15% faster for about 280 MB more"

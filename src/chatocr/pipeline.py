@@ -1,4 +1,4 @@
-"""The OCR pipeline as named stages: load -> orient -> recognise -> order.
+"""The OCR pipeline as named stages: load -> orient -> lift seals -> recognise -> order.
 
 Each stage is a small function so the server, the batch runner and the benchmarks
 can time or replace them individually.  :func:`run_ocr` chains them.
@@ -13,7 +13,7 @@ from typing import Literal, overload
 import numpy as np
 
 from chatocr.document import Document, Page
-from chatocr.engines import ENGINES, get_engine
+from chatocr.engines import ENGINES, get_engine, seals
 from chatocr.engines import orientation as orient
 from chatocr.io import PageInput, load_pages
 from chatocr.io.loader import Source
@@ -40,6 +40,18 @@ def stage_orient(page: PageInput, options: OcrOptions) -> tuple[PageInput, int]:
         turned = orient.rotate_upright(page.image, degrees_ccw)
         page = PageInput(number=page.number, image=turned, meta={**page.meta, "rotated_ccw": degrees_ccw})
     return page, degrees_ccw
+
+
+def stage_lift_seals(page: PageInput, options: OcrOptions) -> PageInput:
+    """The page with red stamps' ink replaced by paper colour, for the engine only: boxes keep their
+    coordinates, and the page shown to users (``keep_images``) keeps its seals."""
+    if not options.remove_seals or page.text_lines:
+        return page
+    cleaned, found = seals.lift_seals(page.image)
+    if not found:
+        return page
+    log.debug("page %d: lifted %d seal(s)", page.number, len(found))
+    return PageInput(number=page.number, image=cleaned, meta={**page.meta, "seals": len(found)})
 
 
 def stage_recognize(page: PageInput, options: OcrOptions) -> Page:
@@ -87,7 +99,7 @@ def run_ocr(
     images: list[np.ndarray] = []
     for page_input in inputs:
         upright, degrees_ccw = stage_orient(page_input, options)
-        page = stage_order(stage_recognize(upright, options))
+        page = stage_order(stage_recognize(stage_lift_seals(upright, options), options))
         page.rotation = degrees_ccw  # what orientation.rotate_upright(input image, rotation) undoes
         pages.append(page)
         if keep_images:
