@@ -280,3 +280,18 @@ def test_orientation_ignores_unsure_answers(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(orient, "classify", lambda img: (180, 0.95))
     assert orient.detect_rotation(image) == 180
     assert orient.detect_rotation(np.zeros((10, 10, 3), dtype=np.uint8)) == 0  # too small to judge
+
+
+def test_line_orientation_and_memory_arena_options_reach_rapidocr() -> None:
+    from chatocr.engines.rapidocr_engine import RapidOcrEngine
+    from chatocr.options import OcrOptions
+
+    default = RapidOcrEngine(OcrOptions())
+    assert default._engine.use_cls is False  # pages are turned upright first; see the option's description
+    assert RapidOcrEngine(OcrOptions(line_orientation=True))._engine.use_cls is True
+    # Engines are shared per option set: a different setting gets its own engine.
+    from chatocr.engines import get_engine
+
+    assert get_engine(OcrOptions()) is get_engine(OcrOptions())
+    assert get_engine(OcrOptions()) is not get_engine(OcrOptions(line_orientation=True))
+    assert get_engine(OcrOptions()) is not get_engine(OcrOptions(memory_arena=False))

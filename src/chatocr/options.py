@@ -37,6 +37,11 @@ class OcrOptions(_Section):
     )
     languages: list[str] = Field(default_factory=lambda: ["chi_sim", "eng"], description="languages (tesseract)")
     threads: int | None = Field(None, ge=1, description="CPU threads for the OCR engine; None means all cores")
+    line_orientation: bool = Field(
+        False,
+        description="also classify each text line as upright or upside down (rapidocr's cls model); the page"
+        " is already turned upright, and on short lines the classifier errs more often than it helps",
+    )
     remove_seals: bool = Field(
         True, description="lift the red ink of stamps (印章) off the page before recognition; text under them stays"
     )

@@ -37,7 +37,15 @@ _lock = threading.Lock()
 
 def get_engine(options: OcrOptions) -> OcrEngine:
     """A shared engine instance for these options (models load once per process)."""
-    key = (options.engine, (*options.languages, f"threads={options.threads}", f"arena={options.memory_arena}"))
+    key = (
+        options.engine,
+        (
+            *options.languages,
+            f"threads={options.threads}",
+            f"arena={options.memory_arena}",
+            f"cls={options.line_orientation}",
+        ),
+    )
     with _lock:
         if key not in _instances:
             _instances[key] = ENGINES.create(options.engine, options)

@@ -52,6 +52,9 @@ class RapidOcrEngine(OcrEngine):
         # Without the arena every page allocates and frees its large detection tensors afresh
         # (measured: 0.69 vs 1.03 s of detection per SROIE page on one thread; benchmarks/ocr.py).
         settings["EngineConfig.onnxruntime.enable_cpu_mem_arena"] = options.memory_arena if options else True
+        # Pages are turned upright before the engine sees them; the per-line 180-degree classifier
+        # then mostly flips short upright lines ("孟刚" in a table cell) and loses them.
+        settings["Global.use_cls"] = options.line_orientation if options else False
         settings.update(params or {})
         rapidocr_log = logging.getLogger("RapidOCR")
         rapidocr_log.setLevel(logging.WARNING)
