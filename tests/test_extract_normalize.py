@@ -229,3 +229,27 @@ def test_certificate_name_inside_a_longer_line() -> None:
     rows = [["荣誉证书"], ["南京理工大学 尹怡奕 同学："], ["在全国大学生数学建模竞赛中荣获一等奖"]]
     cands = generate(DocView(_doc(rows)), spec)
     assert cands[0].value == "尹怡奕"
+
+
+def test_chinese_text_values_are_tidied_as_printed() -> None:
+    from chatocr.extract.normalize import normalize_text
+
+    assert normalize_text("广州睿思烘焙坊 (科技路店)") == "广州睿思烘焙坊（科技路店）"
+    assert normalize_text("全国 大学生 数学建模竞赛") == "全国大学生数学建模竞赛"
+    # Latin text keeps its spaces and ASCII brackets.
+    assert normalize_text("SIN THYE (M) SDN BHD") == "SIN THYE (M) SDN BHD"
+    assert normalize_text("北京 ABC 公司") == "北京 ABC 公司"
+
+
+def test_a_date_run_into_its_time_is_still_a_date() -> None:
+    from chatocr.extract.normalize import find_dates
+
+    assert find_dates("2020-02-2008:49:05") == [(0, 10, "2020-02-20")]
+
+
+def test_chinese_shop_with_its_branch_is_the_company_not_the_address() -> None:
+    rows = [["广州"], ["河西国泰生活超市", "(工业园路店)"], ["2024-12-17 22:26:52"], ["北京市朝阳区青年路714号"]]
+    doc = _doc(rows)
+    schema = load_schema(template="receipt")
+    assert generate(DocView(doc), schema.field("company"))[0].value == "河西国泰生活超市（工业园路店）"
+    assert generate(DocView(doc), schema.field("address"))[0].value == "北京市朝阳区青年路714号"

@@ -149,7 +149,9 @@ _STRONG_TOTAL = re.compile(
 _COMPANY_SUFFIX = re.compile(
     r"\b(sdn\.?\s*bhd|bhd|s/b|sdn|enterprise|trading|restaurant|restoran|hardware|mart|market|supermarket|store|"
     r"stores|shop|cafe|bakery|pharmacy|plt|co\.|company|corporation|corp|inc|llc|ltd|limited|industries|"
-    r"holdings|station|services|food|kedai|motor|book|stationery)\b|有限公司|公司|商店|超市|酒店|餐厅|饭店|药房|商行|店$",
+    r"holdings|station|services|food|kedai|motor|book|stationery)\b|有限公司|公司|商店|超市|酒店|餐厅|饭店|药房|商行|"
+    # A shop's name, with its branch in brackets: 广州睿思烘焙坊（科技路店）.
+    r"(?:店|坊|馆|铺|行|屋|社)\s*(?:[(（][^)）]{1,12}[)）])?$",
     re.IGNORECASE,
 )
 _NOT_COMPANY = re.compile(
@@ -477,7 +479,7 @@ def company_candidates(view: DocView) -> list[Candidate]:
             continue
         if _address_like(text) and not _COMPANY_SUFFIX.search(text):
             continue
-        if max(text.count(ch) for ch in set(text)) > 0.4 * len(text):
+        if len(text) >= 4 and max(text.count(ch) for ch in set(text)) > 0.4 * len(text):
             continue  # OCR noise from a logo or a rule line ("本本本本本")
         refs = list(row) if len(row) > 1 else [item.index]
         if _COMPANY_SUFFIX.search(text):
@@ -574,8 +576,10 @@ def address_candidates(view: DocView) -> list[Candidate]:
     """The block of address-like lines near the top (joined), and each address line alone."""
     out: list[Candidate] = []
     for item in view.lines:
-        m = _ZH_ADDRESS.match(nfkc(item.text).strip())
-        if m:
+        text = nfkc(item.text).strip()
+        m = _ZH_ADDRESS.match(text)
+        # "河西国泰生活超市(工业园路店)" is a shop with its branch, not an address (超市 ends in 市).
+        if m and not _COMPANY_SUFFIX.search(text):
             out.append(Candidate(m.group(1), [item.index], 0.8, "position:zh_address"))
     block: list[DocLine] = []
     for item in view.lines[:25]:

@@ -83,6 +83,8 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"), "ymd"),
     (re.compile(rf"({_CN_NUM}{{4}})\s*年\s*({_CN_NUM}{{1,2}})\s*月\s*({_CN_NUM}{{1,3}})\s*日"), "cn"),
     (re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)"), "ymd"),
+    # A date run into its time by OCR: "2020-02-2008:49:05".
+    (re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{2})(?=\d{1,2}:\d{2})"), "ymd"),
     (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?![\d./])"), "dmy"),
     (re.compile(r"(?<![A-Za-z\d])(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})[\s\-/.,]*(\d{4}|\d{2})(?!\d)"), "d_mon_y"),
     (
@@ -263,8 +265,21 @@ def normalize_code(text: str) -> str:
     return re.sub(r"\s+", "", value).strip(_EDGE_PUNCT).upper()
 
 
+_CJK = "\u3400-\u9fff"
+_CJK_OR_PUNCT = rf"[{_CJK}（）：，、；。]"
+
+
+def _tidy_cjk(text: str) -> str:
+    """Chinese text as printed: brackets around Chinese are full-width, and OCR's spaces between
+    Chinese characters are dropped ("广州睿思烘焙坊 (科技路店)" -> "广州睿思烘焙坊（科技路店）")."""
+    if not re.search(f"[{_CJK}]", text):
+        return text
+    text = re.sub(rf"\(([^()]*[{_CJK}][^()]*)\)", r"（\1）", text)
+    return re.sub(rf"(?<={_CJK_OR_PUNCT})\s+(?={_CJK_OR_PUNCT})", "", text)
+
+
 def normalize_text(text: str) -> str:
-    return re.sub(r"\s+", " ", trim(text))
+    return _tidy_cjk(re.sub(r"\s+", " ", trim(text)))
 
 
 NORMALIZERS: dict[str, Callable[[str], str | None]] = {
