@@ -110,8 +110,17 @@ def load_items(dataset: str, limit: int | None) -> list[tuple[str, Path, dict[st
     return items[:limit] if limit else items
 
 
+def ocr_fingerprint() -> str:
+    """A short hash of the OCR settings that change its output, so a cache made under other
+    settings (line classifier, seal lifting, orientation) is not reused."""
+    from chatocr.options import OcrOptions
+
+    settings = OcrOptions().model_dump(exclude={"threads", "memory_arena", "limits"})
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def cache_dir(dataset: str) -> Path:
-    return CACHE / dataset.replace(":", "_").replace("/", "_")
+    return CACHE / f"{dataset.replace(':', '_').replace('/', '_')}-{ocr_fingerprint()}"
 
 
 def cache_path(dataset: str, doc_id: str, image: Path) -> Path:
