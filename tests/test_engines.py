@@ -91,6 +91,22 @@ def test_a_plugin_engine_registers_and_runs_like_the_built_ins(fake_engine: None
     assert isinstance(engine, FakeEngine) and engine.calls == 2
 
 
+def test_every_page_of_a_pdf_is_reported_as_it_is_done(fake_engine: None) -> None:
+    from chatocr.pipeline import run_ocr
+
+    pages = [Image.new("RGB", (200, 100), "white") for _ in range(3)]
+    for page in pages:
+        page.paste((0, 0, 0), (10, 40, 190, 60))
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="PDF", save_all=True, append_images=pages[1:])
+    seen: list[tuple[int, int]] = []
+    document = run_ocr(
+        buffer.getvalue(), OcrOptions(engine="fake"), on_page=lambda done, total: seen.append((done, total))
+    )
+    assert len(document.pages) == 3
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_unknown_engine_is_an_options_error_naming_the_known_ones() -> None:
     with pytest.raises(OptionsError, match="unknown OCR engine 'nope'") as info:
         chatocr.ocr(b"%PDF-1.4", engine="nope")

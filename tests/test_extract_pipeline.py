@@ -237,11 +237,13 @@ def fake_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
     from chatocr.errors import InputFileError
     from chatocr.extract import extractor as module
 
-    def run_ocr(source: object, options: object, *, name: str | None = None) -> Document:
+    def run_ocr(source: object, options: object, *, name: str | None = None, on_page: Any = None) -> Document:
         if not Path(str(source)).is_file():
             raise InputFileError(f"{source}: no such file")
         doc = _doc(RECEIPT)
         doc.file = name
+        if on_page is not None:
+            on_page(1, 1)
         return doc
 
     monkeypatch.setattr(module, "run_ocr", run_ocr)
@@ -334,3 +336,15 @@ def test_long_documents_are_cut_to_the_model_context(scripted: type[ScriptedBack
     prompt = fitted_prompt(backend, spec, offered, context, "en")
     assert backend.count_tokens("\n".join(m.content for m in prompt.messages)) <= 300
     assert "54.50" in prompt.messages[-1].content
+
+
+def test_progress_is_reported_per_page_then_for_the_fields(tmp_path: Path, fake_ocr: None) -> None:
+    image = tmp_path / "r.png"
+    image.write_bytes(b"not used: OCR is faked")
+    reports: list[tuple[float, str]] = []
+    extractor = Extractor(Options.create(None, **{"extract.strategy": "rules"}))
+    result = extractor.run(str(image), load_schema(template="receipt"), progress=lambda f, s: reports.append((f, s)))
+    assert result.fields["total"].value == "54.50"
+    fractions = [fraction for fraction, _ in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert [stage for _, stage in reports] == ["ocr: page 1 of 1", "extracting fields", "fields extracted"]

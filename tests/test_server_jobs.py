@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -14,9 +15,11 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
 import schema_first_backend  # noqa: F401  (registers the "schema-first" backend)
-from chatocr.engines import orientation
-from chatocr.options import BackendOptions
+from chatocr.document import Line, box_from_rect
+from chatocr.engines import ENGINES, OcrEngine, clear_engine_cache, orientation
+from chatocr.options import BackendOptions, OcrOptions
 from chatocr.server import ServerSettings, create_app
+from chatocr.server.jobs import Job, JobStore
 from test_server_api import BlockingExtractor, QuickExtractor, pdf_bytes, receipt_png, wait_for_job
 
 
@@ -153,3 +156,42 @@ def test_page_images_are_the_upright_pages_the_boxes_refer_to(client: TestClient
     if orientation.available():  # the page was turned upright, and so is the image served for it
         assert page["width"] > page["height"] and image.width > image.height
         assert any("TOTAL 42.80" in line["text"] for line in page["lines"])
+
+
+class _PageEngine(OcrEngine):
+    """One line per page, instantly: the test is about progress, not recognition."""
+
+    name = "one-line"
+
+    def __init__(self, options: OcrOptions | None = None) -> None:
+        pass
+
+    def recognize(self, image: np.ndarray) -> list[Line]:
+        return [Line(text="PAGE", box=box_from_rect(0, 0, 10, 10), confidence=0.9)]
+
+
+def test_a_pdf_job_reports_progress_page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    ENGINES.register("one-line", "test engine")(_PageEngine)
+    clear_engine_cache()
+    history: list[tuple[float, str]] = []
+    original_update = JobStore.update
+
+    def recording_update(self: JobStore, job: Job, **changes: Any) -> None:
+        if "stage" in changes:
+            history.append((changes.get("progress", job.progress), changes["stage"]))
+        original_update(self, job, **changes)
+
+    monkeypatch.setattr(JobStore, "update", recording_update)
+    settings = ServerSettings(ocr=OcrOptions(engine="one-line"), backends={"fake": BackendOptions(name="schema-first")})
+    try:
+        with TestClient(create_app(settings)) as c:
+            job_id = c.post("/v1/jobs", files={"file": ("three.pdf", pdf_bytes(3))}, data={"kind": "ocr"}).json()["id"]
+            job = wait_for_job(c, job_id)
+    finally:
+        ENGINES.unregister("one-line")
+        clear_engine_cache()
+    assert job["status"] == "done" and len(job["document"]["pages"]) == 3
+    stages = [stage for _, stage in history]
+    assert stages[stages.index("ocr") + 1 :][:3] == ["ocr: page 1 of 3", "ocr: page 2 of 3", "ocr: page 3 of 3"]
+    fractions = [fraction for fraction, _ in history]
+    assert fractions == sorted(fractions) and fractions[-1] < 1.0  # 1.0 only once the job is done

@@ -7,6 +7,7 @@ can time or replace them individually.  :func:`run_ocr` chains them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, overload
 
@@ -21,6 +22,11 @@ from chatocr.layout import order_lines
 from chatocr.options import OcrOptions
 
 log = logging.getLogger(__name__)
+
+# Called after each page with (pages done, pages in the document): long PDFs report progress.
+PageHook = Callable[[int, int], None]
+# Progress of one document's whole run, (fraction done in 0..1, stage), for jobs and progress bars.
+ProgressCallback = Callable[[float, str], None]
 
 
 def stage_load(source: Source, options: OcrOptions, *, name: str | None = None) -> list[PageInput]:
@@ -78,21 +84,37 @@ def document_name(source: Source, name: str | None) -> str | None:
 
 @overload
 def run_ocr(
-    source: Source, options: OcrOptions, *, name: str | None = ..., keep_images: Literal[False] = ...
+    source: Source,
+    options: OcrOptions,
+    *,
+    name: str | None = ...,
+    keep_images: Literal[False] = ...,
+    on_page: PageHook | None = ...,
 ) -> Document: ...
 
 
 @overload
 def run_ocr(
-    source: Source, options: OcrOptions, *, name: str | None = ..., keep_images: Literal[True]
+    source: Source,
+    options: OcrOptions,
+    *,
+    name: str | None = ...,
+    keep_images: Literal[True],
+    on_page: PageHook | None = ...,
 ) -> tuple[Document, list[np.ndarray]]: ...
 
 
 def run_ocr(
-    source: Source, options: OcrOptions, *, name: str | None = None, keep_images: bool = False
+    source: Source,
+    options: OcrOptions,
+    *,
+    name: str | None = None,
+    keep_images: bool = False,
+    on_page: PageHook | None = None,
 ) -> Document | tuple[Document, list[np.ndarray]]:
     """Run every stage; returns the Document, plus the upright page images the boxes refer to
-    when ``keep_images`` (text-layer PDF pages are rendered for that)."""
+    when ``keep_images`` (text-layer PDF pages are rendered for that).  ``on_page(done, total)``
+    is called after each page."""
     ENGINES.factory(options.engine)  # an unknown engine fails here, even for text-layer PDFs that never use it
     inputs = stage_load(source, options, name=name)
     pages: list[Page] = []
@@ -105,5 +127,7 @@ def run_ocr(
         if keep_images:
             images.append(upright.image)
         page_input.release()  # long PDFs: keep one rendered page in memory at a time
+        if on_page is not None:
+            on_page(len(pages), len(inputs))
     doc = Document(file=document_name(source, name), pages=pages)
     return (doc, images) if keep_images else doc

@@ -32,7 +32,7 @@ from chatocr.extract.prompt import (
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
-from chatocr.pipeline import run_ocr
+from chatocr.pipeline import ProgressCallback, run_ocr
 from chatocr.result import ExtractionResult, FieldResult
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ MODEL_OVERRIDE_PROBABILITY = 0.6
 MIN_RULE_SCORE = 0.3
 # grounding: partial-ratio similarity (0..100) a value must reach against its source lines.
 GROUND_MIN_SIMILARITY = 80.0
+
+# Share of a document's time that OCR takes in progress reports (the rest is the fields).
+OCR_SHARE = 0.8
 
 
 @dataclass
@@ -266,11 +269,24 @@ class Extractor:
             self._backend = create_backend(self.options.backend)
         return self._backend
 
-    def run(self, source: Source, schema: Schema, name: str | None = None) -> ExtractionResult:
+    def run(
+        self, source: Source, schema: Schema, name: str | None = None, progress: ProgressCallback | None = None
+    ) -> ExtractionResult:
         started = time.perf_counter()
-        document = run_ocr(source, self.options.ocr, name=name)
+        on_page = None
+        if progress is not None:
+            report = progress
+
+            def on_page(done: int, total: int) -> None:
+                report(OCR_SHARE * done / total, f"ocr: page {done} of {total}")
+
+        document = run_ocr(source, self.options.ocr, name=name, on_page=on_page)
         assert isinstance(document, Document)
+        if progress is not None:
+            progress(OCR_SHARE, "extracting fields")
         result = self.run_document(document, schema)
+        if progress is not None:
+            progress(1.0, "fields extracted")
         ocr_seconds = time.perf_counter() - started - sum(result.timings.values())
         result.timings = {"ocr": round(ocr_seconds, 3), **result.timings}
         return result

@@ -308,7 +308,7 @@ def _run_job(
             answer: dict[str, Any] = result.export()
         else:
             jobs.update(job, stage="ocr", progress=0.1)
-            document = service.ocr(data, name)
+            document = service.ocr(data, name, progress=progress)
             answer = document.export()
         jobs.update(job, stage="rendering pages", progress=0.92)
         images = service.page_images(data, document)

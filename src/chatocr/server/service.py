@@ -24,6 +24,7 @@ from chatocr.errors import LimitExceededError, MissingDependencyError, OptionsEr
 from chatocr.fields.spec import Schema
 from chatocr.io import detect_format
 from chatocr.options import Options
+from chatocr.pipeline import ProgressCallback
 from chatocr.result import ExtractionResult
 from chatocr.server.settings import ServerSettings
 
@@ -31,8 +32,6 @@ log = logging.getLogger("chatocr.server")
 
 # Longest side of the page images the server hands to the web UI (boxes stay in page pixels).
 PAGE_IMAGE_MAX_SIDE = 1800
-
-ProgressCallback = Callable[[float, str], None]
 
 
 class ExtractorLike(Protocol):
@@ -172,10 +171,14 @@ class ExtractionService:
         with lock:
             return extractor.run(data, schema, name=name, **kwargs)
 
-    def ocr(self, data: bytes, name: str | None) -> Document:
+    def ocr(self, data: bytes, name: str | None, progress: ProgressCallback | None = None) -> Document:
         from chatocr.pipeline import run_ocr
 
-        document: Document = run_ocr(data, self.settings.ocr, name=name or "")
+        def on_page(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done / total, f"ocr: page {done} of {total}")
+
+        document: Document = run_ocr(data, self.settings.ocr, name=name or "", on_page=on_page)
         return document
 
     def page_images(self, data: bytes, document: Document) -> list[bytes]:
