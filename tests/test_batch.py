@@ -12,30 +12,21 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from chatocr.batch import ResultsFile, find_inputs, write_csv
 from chatocr.errors import InputFileError
+from drawing import text_font
 
 REPO = Path(__file__).resolve().parents[1]
 CHATOCR = str(Path(sys.executable).with_name("chatocr"))
-
-
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    for path in (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    ):
-        if os.path.exists(path):
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default()
 
 
 def make_receipt(path: Path, number: int) -> None:
     """A small receipt image with a total the fake backend can find."""
     img = Image.new("RGB", (520, 260), "white")
     draw = ImageDraw.Draw(img)
-    font = _font(26)
+    font = text_font(26)
     draw.text((30, 30), f"SHOP NUMBER {number}", fill="black", font=font)
     draw.text((30, 100), "Date: 12/03/2021", fill="black", font=font)
     draw.text((30, 170), f"TOTAL: {number}.50", fill="black", font=font)

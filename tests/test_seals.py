@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw
 
 from chatocr.engines.seals import find_seals, lift_seals
 from chatocr.options import OcrOptions
 from chatocr.pipeline import run_ocr
+from drawing import text_font
 
 PAPER = (246, 241, 228)
 SEAL_RED = (214, 52, 48)
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for path in (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    ):
-        if os.path.exists(path):
-            return ImageFont.truetype(path, size)
-    return ImageFont.load_default()
 
 
 def stamped_page(*, with_seal: bool = True) -> Image.Image:
     """A certificate number in black, with a red stamp (ring, inner ring, star, ink) over its last digits."""
     page = Image.new("RGB", (1400, 700), PAPER)
     draw = ImageDraw.Draw(page)
-    draw.text((120, 300), "No. 201699122138", fill=(20, 20, 20), font=_font(56))
+    draw.text((120, 300), "No. 201699122138", fill=(20, 20, 20), font=text_font(56))
     if with_seal:
         # Stamp ink absorbs light like any ink: multiplied over the page, black text stays black.
         ink = Image.new("RGB", page.size, (255, 255, 255))
@@ -39,7 +28,7 @@ def stamped_page(*, with_seal: bool = True) -> Image.Image:
         seal.ellipse((cx - r, cy - r, cx + r, cy + r), outline=SEAL_RED, width=12)
         seal.ellipse((cx - r + 24, cy - r + 24, cx + r - 24, cy + r - 24), outline=SEAL_RED, width=3)
         seal.regular_polygon((cx, cy, 40), 5, fill=SEAL_RED)
-        seal.text((cx - 110, cy - 110), "SEAL SEAL", fill=SEAL_RED, font=_font(40))
+        seal.text((cx - 110, cy - 110), "SEAL SEAL", fill=SEAL_RED, font=text_font(40))
         page = ImageChops.multiply(page, ink)
     return page
 
@@ -68,7 +57,7 @@ def test_a_stamp_is_found_and_its_ink_lifted_while_black_text_stays() -> None:
     "draw_it",
     [
         # A red title (words, and round capitals with nothing inside): not a stamp.
-        lambda d: d.text((300, 40), "CERTIFICATE OOO", fill=SEAL_RED, font=_font(90)),
+        lambda d: d.text((300, 40), "CERTIFICATE OOO", fill=SEAL_RED, font=text_font(90)),
         # A circled red number: a rim with nothing inside.
         lambda d: d.ellipse((900, 350, 1150, 600), outline=SEAL_RED, width=14),
         # A solid brown blob: a wooden table or a finger behind a photographed receipt.

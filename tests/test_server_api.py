@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
@@ -28,17 +28,7 @@ from chatocr.io import load_pages
 from chatocr.options import BackendOptions
 from chatocr.result import ExtractionResult, FieldResult
 from chatocr.server import ServerSettings, create_app, parse_backend_profile
-
-FONT_PATHS = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/freefont/FreeSans.ttf"]
-
-
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    for path in FONT_PATHS:
-        try:
-            return ImageFont.truetype(path, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
+from drawing import text_font
 
 
 def receipt_png(lines: list[str] | None = None) -> bytes:
@@ -46,7 +36,7 @@ def receipt_png(lines: list[str] | None = None) -> bytes:
     img = Image.new("RGB", (640, 80 + 70 * len(lines)), "white")
     draw = ImageDraw.Draw(img)
     for i, text in enumerate(lines):
-        draw.text((30, 40 + 70 * i), text, fill="black", font=_font(34))
+        draw.text((30, 40 + 70 * i), text, fill="black", font=text_font(34))
     buffer = io.BytesIO()
     img.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -55,7 +45,7 @@ def receipt_png(lines: list[str] | None = None) -> bytes:
 def pdf_bytes(pages: int) -> bytes:
     images = [Image.new("RGB", (400, 300), "white") for _ in range(pages)]
     for i, img in enumerate(images):
-        ImageDraw.Draw(img).text((40, 120), f"PAGE {i + 1}", fill="black", font=_font(40))
+        ImageDraw.Draw(img).text((40, 120), f"PAGE {i + 1}", fill="black", font=text_font(40))
     buffer = io.BytesIO()
     images[0].save(buffer, format="PDF", save_all=True, append_images=images[1:])
     return buffer.getvalue()
