@@ -71,11 +71,35 @@ print((time.perf_counter() - start) / (len(paths) - 1))
 """
 
 
+def _in_process_command(paths: list[Path], threads: int, strategy: str, template: str) -> list[str]:
+    return [sys.executable, "-c", _IN_PROCESS, str(threads), strategy, template, *map(str, paths)]
+
+
 def seconds_per_document(paths: list[Path], threads: int, strategy: str, template: str) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-c", _IN_PROCESS, str(threads), strategy, template, *map(str, paths)]
+    cmd = _in_process_command(paths, threads, strategy, template)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     return float(proc.stdout.strip().splitlines()[-1])
+
+
+def seconds_per_document_side_by_side(paths: list[Path], strategy: str, template: str) -> float:
+    """Two one-thread processes at once, each on half the documents (with its own warm-up
+    document): the per-document time each sees while the other shares the machine's caches and
+    memory bandwidth.  Two workers cannot beat what this allows."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    half = len(paths) // 2
+    halves = [paths[: half + 1], paths[half:]]
+    procs = [
+        subprocess.Popen(_in_process_command(h, 1, strategy, template), stdout=subprocess.PIPE, text=True, env=env)
+        for h in halves
+    ]
+    times = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit("side-by-side run failed")
+        times.append(float(out.strip().splitlines()[-1]))
+    return sum(times) / len(times)
 
 
 def main() -> None:
@@ -85,6 +109,7 @@ def main() -> None:
     parser.add_argument("--template", default="receipt")
     parser.add_argument("--backend", default=None, help="default: the embedded local model")
     parser.add_argument("--strategies", default="rules,hybrid", help="comma list of extract strategies to time")
+    parser.add_argument("--repeats", type=int, default=1, help="time each batch run this many times (median kept)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
@@ -94,21 +119,28 @@ def main() -> None:
         subset.mkdir()
         for image in images:
             shutil.copy(image, subset / image.name)
-        rows = [
-            run(subset, workers, args.template, strategy, args.backend)
-            for strategy in args.strategies.split(",")
-            for workers in (1, 2)
-        ]
+        rows = []
+        for strategy in args.strategies.split(","):
+            for workers in (1, 2):
+                # Rounds of one configuration are timed back to back; the median round is reported.
+                rounds = [run(subset, workers, args.template, strategy, args.backend) for _ in range(args.repeats)]
+                rounds.sort(key=lambda r: r["seconds"])
+                median = dict(rounds[len(rounds) // 2])
+                median["all_seconds"] = [round(r["seconds"], 1) for r in rounds]
+                rows.append(median)
     # The ceiling for process parallelism: one process's speed-up from a second thread.  Two
     # one-thread workers can beat one two-thread worker by at most 2 * t(2 threads) / t(1 thread).
     ceilings = {}
     for strategy in args.strategies.split(","):
         one_thread = seconds_per_document(images, 1, strategy, args.template)
         two_threads = seconds_per_document(images, 2, strategy, args.template)
+        side_by_side = seconds_per_document_side_by_side(images, strategy, args.template)
         ceilings[strategy] = {
             "s_per_doc_1_thread": one_thread,
             "s_per_doc_2_threads": two_threads,
+            "s_per_doc_1_thread_side_by_side": side_by_side,
             "ceiling": 2 * two_threads / one_thread,
+            "ceiling_side_by_side": 2 * two_threads / side_by_side,
         }
     pairs = zip(rows[::2], rows[1::2], strict=True)
     speedups = {one["strategy"]: two["docs_per_min"] / one["docs_per_min"] for one, two in pairs}
@@ -119,6 +151,7 @@ def main() -> None:
         "machine": platform.machine(),
         "documents": len(images),
         "template": args.template,
+        "repeats": args.repeats,
         "runs": rows,
         "speedup": speedups,
         "in_process": ceilings,
@@ -128,22 +161,38 @@ def main() -> None:
     (args.out / "batch.json").write_text(json.dumps(result, indent=2))
     table = "\n".join(
         f"| {r['strategy']} | {r['workers']} | {r['documents']} | {r['errors']} | {r['seconds']:.1f} "
-        f"| {r['docs_per_min']:.1f} |"
+        f"({', '.join(f'{x:.1f}' for x in r['all_seconds'])}) | {r['docs_per_min']:.1f} |"
         for r in rows
     )
     speedup_lines = "\n".join(
-        f"- `{strategy}`: **{value:.2f}x** (target: at least 1.3x); in one process on the same documents,"
-        f" {ceilings[strategy]['s_per_doc_1_thread']:.2f} s/doc on 1 thread and"
-        f" {ceilings[strategy]['s_per_doc_2_threads']:.2f} s/doc on 2, so two one-thread workers can"
-        f" reach at most {ceilings[strategy]['ceiling']:.2f}x"
+        f"- `{strategy}`: **{value:.2f}x** ({'meets' if value >= 1.3 else 'misses'} the 1.3x target)."
+        f" In one process on the same documents: {c['s_per_doc_1_thread']:.2f} s/doc on 1 thread,"
+        f" {c['s_per_doc_2_threads']:.2f} s/doc on 2 threads, and {c['s_per_doc_1_thread_side_by_side']:.2f}"
+        f" s/doc on 1 thread while a second such process runs beside it. So two one-thread workers can reach"
+        f" at most {c['ceiling']:.2f}x ({c['ceiling_side_by_side']:.2f}x counting what the two processes"
+        f" cost each other); the runner reaches {value / c['ceiling_side_by_side']:.0%} of the latter."
         for strategy, value in speedups.items()
+        for c in [ceilings[strategy]]
     )
+    model_part = ""
+    if "rules" in ceilings and "hybrid" in ceilings:
+        # What the model calls add per document (hybrid minus rules, same documents).
+        one = ceilings["hybrid"]["s_per_doc_1_thread"] - ceilings["rules"]["s_per_doc_1_thread"]
+        two = ceilings["hybrid"]["s_per_doc_2_threads"] - ceilings["rules"]["s_per_doc_2_threads"]
+        rules_gain = ceilings["rules"]["s_per_doc_1_thread"] / ceilings["rules"]["s_per_doc_2_threads"]
+        model_part = (
+            f"\nMeasured in the same run: the second thread makes OCR plus rules {rules_gain:.2f}x faster,"
+            f" but the model's share of `hybrid` ({one:.2f} s/doc on 1 thread) only {one / two:.2f}x"
+            f" ({two:.2f} s/doc on 2).\n"
+        )
     (args.out / "batch.md").write_text(
         f"""## Batch throughput (`chatocr batch`)
 
 Command: `{command}` on {len(images)} SROIE images ({args.data}), template `{args.template}`,
 embedded local model for `hybrid`; {os.cpu_count()} CPU cores, no GPU; {date.today().isoformat()}.
-Each worker process gets cores / workers threads for OCR and the LLM.
+Each worker process gets cores / workers threads for OCR and the LLM. Seconds are the whole
+`chatocr batch` command (start-up and model loading included); with `--repeats` every round's
+time is in brackets and the median round is the one reported.
 
 | strategy | workers | documents | errors | seconds | documents / min |
 |---|---|---|---|---|---|
@@ -152,13 +201,13 @@ Each worker process gets cores / workers threads for OCR and the LLM.
 Speed-up with 2 workers:
 {speedup_lines}
 
-Why the target is out of reach on 2 cores: a single worker is not idle on its second core.
-onnxruntime (OCR) and llama.cpp (the model) already spread each document over both threads,
-so the most a second process can add is what one process loses by threading, measured above.
-The remaining serial work per document (decoding, pre- and post-processing, layout, rules) is
-small.  With more cores per machine, where one process's thread scaling flattens, workers pay
-off more; that could not be measured here.
-"""
+How far workers can go on this machine is set by how well one process already uses its second
+core: onnxruntime (OCR) spreads each page over both threads almost perfectly, so with `rules`
+(OCR plus rules, no model call) a second process has little left to add, and the bound above
+sits near or below 1.3x. llama.cpp gains little from a second thread on a 135M model, so with
+`hybrid` one process leaves more of its second core idle and two workers gain more. With more
+cores per machine, where one process's thread scaling flattens, workers pay off more.
+{model_part}"""
     )
     print(speedup_lines, file=sys.stderr)
 
