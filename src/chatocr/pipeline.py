@@ -29,6 +29,15 @@ PageHook = Callable[[int, int], None]
 ProgressCallback = Callable[[float, str], None]
 
 
+def page_progress(progress: ProgressCallback, share: float = 1.0) -> PageHook:
+    """A page hook that reports OCR as the first ``share`` of a document's progress."""
+
+    def on_page(done: int, total: int) -> None:
+        progress(share * done / total, f"ocr: page {done} of {total}")
+
+    return on_page
+
+
 def stage_load(source: Source, options: OcrOptions, *, name: str | None = None) -> list[PageInput]:
     """Decode the input into pages (limits enforced, PDF text layers read)."""
     return load_pages(source, options.limits, pdf_text_layer=options.pdf_text_layer, name=name)

@@ -32,7 +32,7 @@ from chatocr.extract.prompt import (
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
-from chatocr.pipeline import ProgressCallback, run_ocr
+from chatocr.pipeline import ProgressCallback, page_progress, run_ocr
 from chatocr.result import ExtractionResult, FieldResult
 
 log = logging.getLogger(__name__)
@@ -273,13 +273,7 @@ class Extractor:
         self, source: Source, schema: Schema, name: str | None = None, progress: ProgressCallback | None = None
     ) -> ExtractionResult:
         started = time.perf_counter()
-        on_page = None
-        if progress is not None:
-            report = progress
-
-            def on_page(done: int, total: int) -> None:
-                report(OCR_SHARE * done / total, f"ocr: page {done} of {total}")
-
+        on_page = page_progress(progress, OCR_SHARE) if progress is not None else None
         document = run_ocr(source, self.options.ocr, name=name, on_page=on_page)
         assert isinstance(document, Document)
         if progress is not None:

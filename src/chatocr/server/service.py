@@ -24,7 +24,7 @@ from chatocr.errors import LimitExceededError, MissingDependencyError, OptionsEr
 from chatocr.fields.spec import Schema
 from chatocr.io import detect_format
 from chatocr.options import Options
-from chatocr.pipeline import ProgressCallback
+from chatocr.pipeline import ProgressCallback, page_progress, run_ocr, stage_load
 from chatocr.result import ExtractionResult
 from chatocr.server.settings import ServerSettings
 
@@ -172,12 +172,7 @@ class ExtractionService:
             return extractor.run(data, schema, name=name, **kwargs)
 
     def ocr(self, data: bytes, name: str | None, progress: ProgressCallback | None = None) -> Document:
-        from chatocr.pipeline import run_ocr
-
-        def on_page(done: int, total: int) -> None:
-            if progress is not None:
-                progress(done / total, f"ocr: page {done} of {total}")
-
+        on_page = page_progress(progress) if progress is not None else None
         document: Document = run_ocr(data, self.settings.ocr, name=name or "", on_page=on_page)
         return document
 
@@ -189,7 +184,6 @@ class ExtractionService:
         for the whole request.
         """
         from chatocr.engines.orientation import rotate_upright
-        from chatocr.pipeline import stage_load
 
         inputs = stage_load(data, self.settings.ocr)
         rotation = {page.page: page.rotation for page in document.pages}
