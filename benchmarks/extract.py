@@ -367,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         items = load_items(dataset, None if args.ocr == "cached" else args.limit)
         if args.ocr == "cached":
             items = [it for it in items if cache_path(dataset, it[0], it[1]).is_file()][: args.limit]
+        if not items:
+            # An empty row would read as F1 0.000; say why instead (e.g. --ocr cached after the OCR settings changed).
+            print(f"{dataset}: no documents to run (--ocr {args.ocr}); nothing written", file=sys.stderr)
+            return 2
         ocr_label = {"real": "rapidocr", "cached": "rapidocr", "gt": "ground-truth OCR"}[args.ocr]
         key = f"{dataset} ({ocr_label}, {len(items)} docs)"
         report["results"][key] = {}
