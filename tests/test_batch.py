@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from chatocr import batch
 from chatocr.batch import ResultsFile, find_inputs, write_csv
-from chatocr.errors import InputFileError
+from chatocr.errors import InputFileError, OptionsError
 from drawing import text_font
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,3 +198,26 @@ def test_batch_strategy_rules_never_calls_the_backend(tmp_path: Path) -> None:
     model = subprocess.run([*base, "--out", str(asked), "--strategy", "model"], capture_output=True, text=True)
     assert model.returncode != 0
     assert _records(asked)[0]["error"]["code"] == "backend_unavailable"  # type: ignore[index]
+
+
+def test_workers_is_a_count_or_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert batch.parse_workers("3") == 3
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(OptionsError):
+            batch.parse_workers(bad)
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(batch, "_available_memory_bytes", lambda: 3 * batch.WORKER_MEMORY_BYTES + 1)
+    assert batch.parse_workers("auto") == 3, "memory for three workers: three, not one per core"
+    monkeypatch.setattr(batch, "_available_memory_bytes", lambda: 100 * batch.WORKER_MEMORY_BYTES)
+    assert batch.parse_workers("auto") == 8, "plenty of memory: one per core"
+    monkeypatch.setattr(batch, "_available_memory_bytes", lambda: 1024)
+    assert batch.parse_workers("auto") == 1, "always at least one"
+
+
+def test_a_bad_workers_value_is_an_options_error(receipts: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    proc = subprocess.run(
+        _batch_cmd(receipts, out, "--workers", "lots"), env=_batch_env(), capture_output=True, text=True
+    )
+    assert proc.returncode == OptionsError.exit_code
+    assert "--workers" in proc.stderr and not out.exists()

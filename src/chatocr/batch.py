@@ -173,6 +173,42 @@ def _threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+# Peak resident memory of one worker: OCR engine with its memory arena (974 MB measured by
+# benchmarks/ocr.py) plus the embedded model and the page being worked on, rounded up.
+WORKER_MEMORY_BYTES = 1_300 * 1024 * 1024
+
+
+def _available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def parse_workers(value: str | int) -> int:
+    """``--workers``: a count, or ``auto``: one one-thread worker per core, as many as memory holds.
+
+    One-thread workers side by side gave the most documents per minute on every strategy
+    measured (benchmarks/results/batch.md); memory is the limit on machines with many cores.
+    """
+    if isinstance(value, int) or str(value).strip().isdigit():
+        count = int(value)
+        if count < 1:
+            raise OptionsError("--workers must be at least 1")
+        return count
+    if str(value).strip().lower() != "auto":
+        raise OptionsError(f"--workers {value!r}: give a number of worker processes or 'auto'")
+    cores = os.cpu_count() or 1
+    available = _available_memory_bytes()
+    by_memory = cores if available is None else max(1, available // WORKER_MEMORY_BYTES)
+    return max(1, min(cores, by_memory))
+
+
 def run_batch(
     inputs: list[str],
     out: str | Path,

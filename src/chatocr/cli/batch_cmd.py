@@ -25,7 +25,10 @@ def batch(
     fields: Annotated[str | None, typer.Option(help="comma-separated field names")] = None,
     template: Annotated[str | None, typer.Option(help="bundled template (see `chatocr templates`)")] = None,
     schema: Annotated[Path | None, typer.Option(help="schema file (JSON or YAML)")] = None,
-    workers: Annotated[int, typer.Option(help="worker processes; each gets cores/workers threads")] = 1,
+    workers: Annotated[
+        str,
+        typer.Option(help="worker processes, each with cores/workers threads; auto: one per core, as memory allows"),
+    ] = "1",
     runner: Annotated[Runner, typer.Option(help="local process pool, or Ray Data (RAY_ADDRESS)")] = Runner.local,
     backend: Annotated[str | None, typer.Option(help="LLM backend (see `chatocr backends`)")] = None,
     model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
@@ -50,7 +53,7 @@ def batch(
         TimeRemainingColumn,
     )
 
-    from chatocr.batch import find_inputs, run_batch
+    from chatocr.batch import find_inputs, parse_workers, run_batch
     from chatocr.fields import load_schema
     from chatocr.options import Options
 
@@ -68,6 +71,7 @@ def batch(
             },
         )
         files = find_inputs(inputs)
+        worker_count = parse_workers(workers)
     except ChatOCRError as exc:
         raise fail(exc) from None
 
@@ -99,7 +103,7 @@ def batch(
                 out,
                 spec,
                 options,
-                workers=workers,
+                workers=worker_count,
                 runner=runner.value,  # type: ignore[arg-type]
                 retry_failed=retry_failed,
                 csv_path=out.with_suffix(".csv") if write_csv else None,
