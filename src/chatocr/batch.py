@@ -190,18 +190,19 @@ def _available_memory_bytes() -> int | None:
     return None
 
 
-def parse_workers(value: str | int) -> int:
+def parse_workers(value: str) -> int:
     """``--workers``: a count, or ``auto``: one one-thread worker per core, as many as memory holds.
 
     One-thread workers side by side gave the most documents per minute on every strategy
     measured (benchmarks/results/batch.md); memory is the limit on machines with many cores.
     """
-    if isinstance(value, int) or str(value).strip().isdigit():
+    value = value.strip()
+    if value.isdigit():
         count = int(value)
         if count < 1:
             raise OptionsError("--workers must be at least 1")
         return count
-    if str(value).strip().lower() != "auto":
+    if value.lower() != "auto":
         raise OptionsError(f"--workers {value!r}: give a number of worker processes or 'auto'")
     cores = os.cpu_count() or 1
     available = _available_memory_bytes()
