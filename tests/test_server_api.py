@@ -58,7 +58,7 @@ class QuickExtractor:
     def __init__(self, options: Any) -> None:
         self.options = options
 
-    def run(self, source: bytes, schema: Schema, name: str | None = None) -> ExtractionResult:
+    def run(self, source: bytes, schema: Schema, name: str | None = None, progress: Any = None) -> ExtractionResult:
         pages = load_pages(source, self.options.ocr.limits)
         box = box_from_rect(10, 10, 60, 30)
         document = Document(
@@ -288,7 +288,7 @@ def test_api_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 class BlockingExtractor(QuickExtractor):
     release = threading.Event()
 
-    def run(self, source: bytes, schema: Schema, name: str | None = None) -> ExtractionResult:
+    def run(self, source: bytes, schema: Schema, name: str | None = None, progress: Any = None) -> ExtractionResult:
         assert self.release.wait(30), "the test never released the worker"
         return super().run(source, schema, name)
 
@@ -316,7 +316,7 @@ def test_503_with_retry_after_when_the_queue_is_full(png: bytes) -> None:
 
 
 class FailingExtractor(QuickExtractor):
-    def run(self, source: bytes, schema: Schema, name: str | None = None) -> ExtractionResult:
+    def run(self, source: bytes, schema: Schema, name: str | None = None, progress: Any = None) -> ExtractionResult:
         if self.options.backend.base_url == "http://unreachable:1/v1":
             raise BackendUnavailableError("could not connect to the language-model server")
         raise BackendTimeoutError("the language-model server did not answer within 1 s")

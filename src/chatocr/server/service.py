@@ -10,7 +10,6 @@ llama.cpp model is not safe to call from two threads; remote backends run concur
 
 from __future__ import annotations
 
-import inspect
 import io
 import logging
 import threading
@@ -35,7 +34,9 @@ PAGE_IMAGE_MAX_SIDE = 1800
 
 
 class ExtractorLike(Protocol):
-    def run(self, source: Any, schema: Schema, name: str | None = None) -> ExtractionResult: ...
+    def run(
+        self, source: Any, schema: Schema, name: str | None = None, progress: ProgressCallback | None = None
+    ) -> ExtractionResult: ...
 
 
 ExtractorFactory = Callable[[Options], ExtractorLike]
@@ -163,13 +164,10 @@ class ExtractionService:
         self, data: bytes, schema: Schema, profile: str, name: str | None, progress: ProgressCallback | None = None
     ) -> ExtractionResult:
         extractor, lock = self.extractor(profile)
-        kwargs: dict[str, Any] = {}
-        if progress is not None and "progress" in inspect.signature(extractor.run).parameters:
-            kwargs["progress"] = progress
         if lock is None:
-            return extractor.run(data, schema, name=name, **kwargs)
+            return extractor.run(data, schema, name=name, progress=progress)
         with lock:
-            return extractor.run(data, schema, name=name, **kwargs)
+            return extractor.run(data, schema, name=name, progress=progress)
 
     def ocr(self, data: bytes, name: str | None, progress: ProgressCallback | None = None) -> Document:
         on_page = page_progress(progress) if progress is not None else None
