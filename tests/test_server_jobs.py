@@ -19,7 +19,7 @@ from chatocr.document import Line, box_from_rect
 from chatocr.engines import ENGINES, OcrEngine, clear_engine_cache, orientation
 from chatocr.options import BackendOptions, OcrOptions
 from chatocr.server import ServerSettings, create_app
-from chatocr.server.jobs import Job, JobStore
+from chatocr.server.jobs import JobStore
 from test_server_api import BlockingExtractor, QuickExtractor, pdf_bytes, receipt_png, wait_for_job
 
 
@@ -93,37 +93,61 @@ def test_job_submission_checks_the_upload_and_spec_first(client: TestClient) -> 
     assert bad_kind.status_code == 422
 
 
-def quick_client(**settings: Any) -> TestClient:
+class FakeClock:
+    """The time job retention is measured in, moved by the test instead of by sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def quick_client(clock: FakeClock | None = None, **settings: Any) -> TestClient:
     backends = {"fake": BackendOptions(name="schema-first")}
-    return TestClient(create_app(ServerSettings(backends=backends, **settings), extractor_factory=QuickExtractor))
+    app = create_app(
+        ServerSettings(backends=backends, **settings), extractor_factory=QuickExtractor, clock=clock or FakeClock()
+    )
+    return TestClient(app)
 
 
 def test_finished_jobs_expire_after_the_retention_time() -> None:
-    with quick_client(retention_s=0.5) as c:
+    clock = FakeClock()
+    with quick_client(clock, retention_s=60) as c:
         job_id = c.post("/v1/jobs", files={"file": ("r.png", receipt_png())}, data={"fields": "total"}).json()["id"]
         job = wait_for_job(c, job_id)
         assert job["status"] == "done"
+        assert job["expires_at"] == job["finished_at"] + 60
         assert c.get(job["page_images"][0]).status_code == 200
-        time.sleep(0.7)
+        clock.advance(59.9)
+        assert c.get(f"/v1/jobs/{job_id}").status_code == 200, "kept until its retention ends"
+        clock.advance(0.2)
         assert c.get(f"/v1/jobs/{job_id}").status_code == 404
         assert c.get(job["page_images"][0]).status_code == 404
         assert c.get("/healthz").json()["jobs"] == 0
 
 
-def test_expired_jobs_are_purged_in_the_background() -> None:
-    with quick_client(retention_s=1.5) as c:
+def test_expired_jobs_are_deleted_with_their_files() -> None:
+    clock = FakeClock()
+    with quick_client(clock, retention_s=1) as c:
         ids = [
             c.post("/v1/jobs", files={"file": ("r.png", receipt_png())}, data={"fields": "t"}).json()["id"]
             for _ in range(3)
         ]
         for job_id in ids:
             assert wait_for_job(c, job_id)["status"] == "done"
-        store = c.app.state.jobs  # type: ignore[attr-defined]
-        assert len(store) == 3
-        deadline = time.time() + 6
-        while len(store) and time.time() < deadline:
-            time.sleep(0.05)  # no request touches the store: only the purge loop can empty it
-        assert len(store) == 0
+        store: JobStore = c.app.state.jobs  # type: ignore[attr-defined]
+        assert [p.name for p in sorted(store.job_dir(ids[0]).iterdir())] == ["page-1.png"], "the upload is dropped"
+        assert {p.name for p in store.files_dir.iterdir()} == set(ids)
+        clock.advance(1.5)
+        deadline = time.time() + 30
+        while any(store.job_dir(i).exists() for i in ids) and time.time() < deadline:
+            time.sleep(0.05)  # no request touches the store: only the background purge can delete
+        assert not any(store.job_dir(i).exists() for i in ids)
+        assert store.count() == 0
 
 
 def test_deleting_a_queued_job_means_it_never_runs() -> None:
@@ -176,10 +200,9 @@ def test_a_pdf_job_reports_progress_page_by_page(monkeypatch: pytest.MonkeyPatch
     history: list[tuple[float, str]] = []
     original_update = JobStore.update
 
-    def recording_update(self: JobStore, job: Job, **changes: Any) -> None:
-        if "stage" in changes:
-            history.append((changes.get("progress", job.progress), changes["stage"]))
-        original_update(self, job, **changes)
+    def recording_update(self: JobStore, job_id: str, *, progress: float, stage: str) -> bool:
+        history.append((progress, stage))
+        return original_update(self, job_id, progress=progress, stage=stage)
 
     monkeypatch.setattr(JobStore, "update", recording_update)
     settings = ServerSettings(ocr=OcrOptions(engine="one-line"), backends={"fake": BackendOptions(name="schema-first")})

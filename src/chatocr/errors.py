@@ -148,7 +148,42 @@ class NotFoundError(ServiceError):
     code = "not_found"
     exit_code = 23
     http_status = 404
-    summary = "no such job (expired or deleted)"
+    summary = "no such job, page image or route (a job is deleted when its retention ends)"
+
+
+class InvalidRequestError(ServiceError):
+    code = "invalid_request"
+    exit_code = 24
+    http_status = 422
+    summary = "a request part is missing or has the wrong type (e.g. no 'file' part)"
+
+
+class BadRequestError(ServiceError):
+    code = "bad_request"
+    exit_code = 25
+    http_status = 400
+    summary = "the HTTP request could not be parsed (e.g. a malformed multipart body)"
+
+
+class MethodNotAllowedError(ServiceError):
+    code = "method_not_allowed"
+    exit_code = 26
+    http_status = 405
+    summary = "the route exists but not with this HTTP method"
+
+
+class InternalError(ServiceError):
+    code = "internal_error"
+    exit_code = 27
+    http_status = 500
+    summary = "an unexpected failure inside chatocr (a bug: the server log or traceback has the details)"
+
+
+class JobInterruptedError(ServiceError):
+    code = "job_interrupted"
+    exit_code = 28
+    http_status = 500
+    summary = "the server stopped while running this job, every time it was tried; it was given up"
 
 
 def all_error_classes() -> list[type[ChatOCRError]]:

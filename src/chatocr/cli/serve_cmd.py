@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -31,17 +32,30 @@ def serve(
     ] = None,
     engine: Annotated[str, typer.Option(help="OCR engine (see `chatocr engines`)")] = "rapidocr",
     preload: Annotated[bool, typer.Option("--preload/--no-preload", help="load the models before serving")] = True,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="where jobs and their uploads are kept (SQLite + files); default: $XDG_DATA_HOME/chatocr or"
+            " ~/.local/share/chatocr. Several servers on one machine may share it.",
+        ),
+    ] = None,
+    grace_s: Annotated[
+        float, typer.Option(help="on SIGTERM, seconds running jobs may take to finish before they are requeued")
+    ] = 30.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the HTTP API (/v1, OpenAPI docs at /docs) and the web UI (/).
 
     Set CHATOCR_API_KEY to require `Authorization: Bearer KEY` (or `X-API-Key`) on /v1.
+    Accepted jobs are kept in --data-dir: after a crash or a restart, queued and interrupted
+    jobs run again. SIGTERM stops taking work and waits --grace-s for running jobs.
     """
     try:
         import uvicorn
 
         from chatocr.options import OcrOptions
         from chatocr.server import ServerSettings, create_app, parse_backend_profile
+        from chatocr.server.settings import default_data_dir
     except ImportError as exc:
         raise fail(
             MissingDependencyError("the server needs the 'serve' extra", hint="pip install 'chatocr[serve]'")
@@ -60,6 +74,8 @@ def serve(
             backends=profiles,
             ocr=OcrOptions.model_validate({"engine": engine}),
             preload=preload,
+            data_dir=data_dir or default_data_dir(),
+            grace_s=grace_s,
         )
         application = create_app(settings)
     except ChatOCRError as exc:
@@ -67,6 +83,17 @@ def serve(
     except ValueError as exc:  # pydantic: a bad option value
         raise fail(OptionsError(str(exc))) from None
     stderr.print(
-        f"chatocr serving on http://{host}:{port}/ (API docs /docs; key {'required' if settings.api_key else 'off'})"
+        f"chatocr serving on http://{host}:{port}/ (API docs /docs; key {'required' if settings.api_key else 'off'};"
+        f" jobs in {settings.data_dir})"
     )
-    uvicorn.run(application, host=host, port=port, log_level=log_level)
+    runner = application.state.chatocr.runner
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            runner.stop_claiming()  # at once: the grace period is for jobs already running
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=int(grace_s) or None
+    )
+    Server(config).run()

@@ -2,8 +2,8 @@
 
 Models load once per process: the OCR engine is shared through
 :func:`chatocr.engines.get_engine`, and each backend profile gets one
-:class:`chatocr.extract.Extractor`, created on first use (or at start-up with
-``preload``) and reused by every request.  An extractor whose backend runs in this
+:class:`chatocr.extract.extractor.Extractor`, created on first use (or at start-up with
+``preload``) and reused by every request (creation is serialised by a lock).  An extractor whose backend runs in this
 process (no ``base_url``: llama.cpp) is used by one worker at a time, since a loaded
 llama.cpp model is not safe to call from two threads; remote backends run concurrently.
 """
@@ -44,7 +44,7 @@ ExtractorFactory = Callable[[Options], ExtractorLike]
 
 def default_extractor_factory(options: Options) -> ExtractorLike:
     try:
-        from chatocr.extract import Extractor  # type: ignore[attr-defined]
+        from chatocr.extract.extractor import Extractor
     except ImportError as exc:
         raise MissingDependencyError("field extraction is not available in this installation") from exc
     extractor: ExtractorLike = Extractor(options)

@@ -10,7 +10,9 @@ The first profile is the default.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chatocr.errors import OptionsError
@@ -20,6 +22,20 @@ API_KEY_ENV = "CHATOCR_API_KEY"
 
 # Backend option keys a profile may set (everything else stays at the defaults).
 _PROFILE_KEYS = {"model", "base_url", "api_key_env", "timeout_s", "max_retries", "n_threads"}
+
+
+def default_data_dir() -> Path:
+    """Where `chatocr serve` keeps its jobs unless told: the user's data directory.
+
+    ``$XDG_DATA_HOME/chatocr`` (default ``~/.local/share/chatocr``); ``%LOCALAPPDATA%\\chatocr``
+    on Windows; ``~/Library/Application Support/chatocr`` on macOS.
+    """
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "chatocr"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "chatocr"
+    base = os.environ.get("XDG_DATA_HOME") or ""
+    return (Path(base) if Path(base).is_absolute() else Path.home() / ".local" / "share") / "chatocr"
 
 
 def parse_backend_profile(spec: str) -> tuple[str, BackendOptions]:
@@ -68,6 +84,17 @@ class ServerSettings:
     api_key: str | None = None
     # Load the OCR engine and the default backend's model at start-up rather than on the first request.
     preload: bool = False
+    # The job store (SQLite) and the uploads.  None: a temporary directory removed at shutdown,
+    # so jobs do not outlive the process (tests, embedding); `chatocr serve` passes default_data_dir().
+    data_dir: Path | None = None
+    # On shutdown (SIGTERM): seconds running jobs may take to finish before they go back to the queue.
+    grace_s: float = 30.0
+    # How often each process looks for jobs queued by other processes or left by a dead one.
+    poll_s: float = 0.5
+    # A claim not renewed for this long is taken back (its process hung or died on another pid namespace).
+    lease_s: float = 30.0
+    # A job whose runs were all interrupted (the server died each time) fails after this many.
+    max_attempts: int = 3
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
@@ -80,6 +107,12 @@ class ServerSettings:
             raise OptionsError("--retention-s must be positive")
         if not self.backends:
             raise OptionsError("at least one --backend profile is needed")
+        if self.grace_s < 0:
+            raise OptionsError("--grace-s must be 0 or more")
+        if self.poll_s <= 0 or self.lease_s <= 0 or self.max_attempts < 1:
+            raise OptionsError("poll_s and lease_s must be positive and max_attempts at least 1")
+        if self.data_dir is not None:
+            self.data_dir = Path(self.data_dir).expanduser()
 
     @property
     def max_upload_bytes(self) -> int:
