@@ -21,15 +21,16 @@ import glob
 import io
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from chatocr.errors import ChatOCRError, InputFileError, OptionsError, error_class_for_code
+from chatocr.errors import ChatOCRError, InputFileError, OptionsError, OutputFileError, error_class_for_code
 from chatocr.fields.spec import Schema
-from chatocr.files import append_jsonl, atomic_write_text, trim_partial_line
+from chatocr.files import append_jsonl, atomic_write_text, display_name, json_line, trim_partial_line
 from chatocr.options import Options
 
 SUPPORTED_SUFFIXES = {".pdf", ".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -90,22 +91,57 @@ class ResultsFile:
         return {r["file"] for r in records}
 
     def _rewrite(self, records: list[Record]) -> None:
-        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(json_line(r) + "\n" for r in records))
+
+    def check_writable(self) -> None:
+        """Refuse, before any document is read, a results file that cannot be appended to."""
+        check_writable(self.path)
 
     def append(self, record: Record) -> None:
         append_jsonl(self.path, record)
 
 
+def check_writable(path: str | Path) -> None:
+    """Create (or open for appending) ``path`` now, so a read-only folder fails before the work, not after."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.close(fd)
+        # The CSV and a --retry-failed rewrite go through a temporary file beside the target.
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise OutputFileError(
+            f"{display_name(str(path))}: cannot write the results here ({exc.strerror or exc})",
+            hint="choose a writable --out",
+        ) from None
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text: a leading = + - @ (a formula) gets a ' prefix."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def write_csv(records: Iterable[Record], field_names: list[str], path: str | Path) -> None:
-    """One row per document (value columns), written atomically beside the JSON Lines file."""
+    """One row per document (value columns), written atomically beside the JSON Lines file.
+
+    Cells are data, never formulas (see :func:`csv_cell`); file names are shown with their
+    undecodable bytes as \\xNN.
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(["file", *field_names, "error"])
+    writer.writerow([csv_cell(c) for c in ["file", *field_names, "error"]])
     for record in records:
         fields = record.get("fields") or {}
         values = [(fields.get(name) or {}).get("value") for name in field_names]
         error = (record.get("error") or {}).get("code", "")
-        writer.writerow([record["file"], *["" if v is None else v for v in values], error])
+        writer.writerow([csv_cell(display_name(record["file"])), *[csv_cell(v) for v in values], csv_cell(error)])
     # utf-8-sig: a byte-order mark so spreadsheet programs read Chinese values correctly.
     atomic_write_text(path, buffer.getvalue(), encoding="utf-8-sig")
 
@@ -228,6 +264,9 @@ def run_batch(
         raise OptionsError("--workers must be at least 1")
     options = options or Options()
     results = ResultsFile(out)
+    results.check_writable()
+    if csv_path:
+        check_writable(csv_path)
     done = results.done(retry_failed=retry_failed)
     pending = [p for p in dict.fromkeys(inputs) if p not in done]
     summary = BatchSummary(total=len(inputs), skipped=len(inputs) - len(pending))

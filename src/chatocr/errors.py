@@ -86,6 +86,20 @@ class SpecError(ChatOCRError):
     summary = "the field list, schema file or template name is invalid"
 
 
+class SpecLimitError(SpecError):
+    code = "spec_too_large"
+    exit_code = 15
+    http_status = 413
+    summary = "the field spec is over a limit (fields, name length, schema size or depth, pattern length)"
+
+
+class OutputFileError(ChatOCRError):
+    code = "output_file"
+    exit_code = 16
+    http_status = 500
+    summary = "the output file cannot be written (read-only folder, no space); checked before any work"
+
+
 class BackendError(ChatOCRError):
     code = "backend_error"
     exit_code = 10
@@ -135,6 +149,20 @@ class UnauthorizedError(ServiceError):
     exit_code = 21
     http_status = 401
     summary = "missing or wrong API key"
+
+
+class RequestTimeoutError(ServiceError):
+    code = "request_timeout"
+    exit_code = 29
+    http_status = 408
+    summary = "the upload was not received in time (a stalled or too slow client)"
+
+
+class CancelledError(ServiceError):
+    code = "cancelled"
+    exit_code = 30
+    http_status = 499
+    summary = "the client went away; the work for its request was stopped"
 
 
 class QueueFullError(ServiceError):

@@ -12,9 +12,32 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
+
+# Lone surrogates: how Python holds the undecodable bytes of a file name (b"r\xff.jpg" -> "r\udcff.jpg").
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: Any) -> str:
+    """One JSON object as one line of valid UTF-8 text, whatever its strings hold.
+
+    Non-ASCII text stays readable; a file name's undecodable bytes (surrogate-escaped by
+    Python) are written as ``\\udcXX`` escapes, which ``json.loads`` turns back into the same
+    name, instead of invalid UTF-8 or a UnicodeEncodeError.
+    """
+    text = json.dumps(record, ensure_ascii=False)
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def display_name(name: str) -> str:
+    """A file name for messages and CSV cells: undecodable bytes shown as \\xNN."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file-name byte makes
+        return name.encode("utf-8", "backslashreplace").decode("ascii")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -41,7 +64,7 @@ def append_jsonl(path: str | Path, record: dict[str, Any]) -> None:
     """Append one record as one line in a single write, flushed to disk."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    data = (json_line(record) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, data)

@@ -20,13 +20,38 @@ class _Section(BaseModel):
 
 
 class Limits(_Section):
-    """Guards against decompression bombs and absurd inputs."""
+    """Budgets for every input, each checked before the expensive work it guards (see docs/errors.md).
+
+    ``max_file_mb`` also bounds what is read from a stream or a device (stdin, ``/dev/zero``).
+    """
 
     max_megapixels: float = Field(180.0, gt=0, description="largest decoded image, in megapixels")
     max_pages: int = Field(500, gt=0, description="most pages (PDF pages or TIFF frames) per document")
     max_file_mb: float = Field(200.0, gt=0, description="largest input file, in MB")
     pdf_dpi: int = Field(200, ge=36, le=1200, description="render resolution for PDF pages that are not one scan")
     max_render_side: int = Field(4000, ge=256, description="longest side of a rendered PDF page, in pixels")
+    max_document_megapixels: float = Field(
+        2000.0,
+        gt=0,
+        description="pixels decoded or rendered per document, summed over its TIFF frames or PDF pages, in"
+        " megapixels (checked from headers before any page is decoded; pages are decoded one at a time)",
+    )
+    max_pdf_page_content_mb: float = Field(
+        64.0,
+        gt=0,
+        description="decompressed content streams (and form XObjects) of one PDF page, in MB; checked before"
+        " pdfium parses the page, so a small PDF that inflates to gigabytes is refused",
+    )
+    max_fields: int = Field(200, ge=1, description="most fields one field list, schema or template may ask for")
+    max_field_name_chars: int = Field(100, ge=1, description="longest field name, in characters")
+    max_schema_kb: float = Field(256.0, gt=0, description="largest schema document (JSON or YAML), in KiB")
+    max_schema_depth: int = Field(
+        16, ge=4, description="deepest nesting of lists and mappings in a schema document"
+    )
+    max_pattern_chars: int = Field(300, ge=1, description="longest `pattern` (regular expression) of a field")
+    pattern_timeout_s: float = Field(
+        0.05, gt=0, description="time bound for matching one value against a field's `pattern`"
+    )
 
 
 class OcrOptions(_Section):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chatocr.errors import ChatOCRError
+from chatocr.files import json_line
 
 app = typer.Typer(
     name="chatocr",
@@ -33,7 +33,8 @@ def fail(error: ChatOCRError) -> typer.Exit:
 
 
 def emit(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    """One JSON line on stdout: valid UTF-8 whatever the file name's bytes (see files.json_line)."""
+    sys.stdout.write(json_line(record) + "\n")
     sys.stdout.flush()
 
 

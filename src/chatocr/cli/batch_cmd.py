@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from chatocr.cli.app import app, fail, stderr
 from chatocr.cli.extract_cmd import Strategy
 from chatocr.errors import ChatOCRError
+from chatocr.files import display_name
 
 
 class Runner(StrEnum):
@@ -115,12 +117,14 @@ def batch(
 
     stderr.print(
         f"{summary.total} documents: {summary.skipped} already done, {summary.succeeded} extracted,"
-        f" {summary.failed_now} failed in this run -> {out}",
+        f" {summary.failed_now} failed in this run -> {escape(display_name(str(out)))}",
         highlight=False,
     )
     if summary.failed:
         stderr.print(f"{len(summary.failed)} documents failed (use --retry-failed to run them again):")
     for record in summary.failed:
         error = record["error"]
-        stderr.print(f"  [red]failed[/red] {record['file']}: [{error['code']}] {error['message']}", highlight=False)
+        # File names and messages are data: escaped, so "[draft].pdf" is printed as is, never read as markup.
+        detail = escape(f"{display_name(record['file'])}: [{error['code']}] {error['message']}")
+        stderr.print(f"  [red]failed[/red] {detail}", highlight=False)
     raise typer.Exit(summary.exit_code)

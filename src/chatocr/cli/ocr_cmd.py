@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from chatocr.cli.app import app, emit, fail, run_per_file, stderr
 from chatocr.errors import ChatOCRError, error_table_markdown
+from chatocr.files import display_name
 
 
 class OcrFormat(StrEnum):
@@ -39,6 +40,7 @@ def ocr(
 ) -> None:
     """OCR documents: one JSON object per file per line on stdout (or text); failures go on, exit non-zero."""
     from chatocr.api import ocr as run
+    from chatocr.io.loader import read_stream
     from chatocr.options import Options
 
     overrides: dict[str, Any] = {
@@ -59,13 +61,14 @@ def ocr(
         raise fail(exc) from None
 
     def process(path: str) -> None:
-        source: str | bytes = sys.stdin.buffer.read() if path == "-" else path  # "-": the document on stdin
+        # "-": the document on stdin, read no further than the file-size limit.
+        source: str | bytes = read_stream(sys.stdin.buffer, options.ocr.limits, "-") if path == "-" else path
         doc = run(source, options=options, name=path)
         if format is OcrFormat.json:
             emit(doc.export())
         else:
             text = doc.to_text() if format is OcrFormat.text else doc.to_layout_text()
-            sys.stdout.write(f"==> {path} <==\n{text}\n" if len(files) > 1 else text + "\n")
+            sys.stdout.write(f"==> {display_name(path)} <==\n{text}\n" if len(files) > 1 else text + "\n")
             sys.stdout.flush()
 
     def on_error(path: str, exc: ChatOCRError) -> None:

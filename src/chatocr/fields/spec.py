@@ -7,9 +7,17 @@ become a :class:`Schema`.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from chatocr.fields.patterns import DEFAULT_TIMEOUT_S, check_pattern, fullmatch
+
+# Control (TAB, ESC, NUL), format (zero-width, bidi overrides) and surrogate characters.
+_CONTROL_CATEGORIES = ("Cc", "Cf", "Cs")
+# The hard ceiling on a pattern's length here; limits.max_pattern_chars (lower by default) is applied by the loader.
+_MAX_PATTERN_CHARS = 10_000
 
 
 class FieldType(StrEnum):
@@ -54,6 +62,18 @@ class FieldSpec(BaseModel):
         v = v.strip()
         if not v:
             raise ValueError("field name is empty")
+        bad = sorted({c for c in v if unicodedata.category(c) in _CONTROL_CATEGORIES})
+        if bad:
+            codes = ", ".join(f"U+{ord(c):04X}" for c in bad)
+            raise ValueError(f"field name {v!r} holds control or format characters ({codes})")
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _check_pattern(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None:
+            # Raises SpecError (invalid, too long, or exponential backtracking) with the field's name.
+            check_pattern(v, str(info.data.get("name", "?")), max_chars=_MAX_PATTERN_CHARS)
         return v
 
     @model_validator(mode="after")
@@ -65,6 +85,11 @@ class FieldSpec(BaseModel):
             if allowed and value not in allowed:
                 raise ValueError(f"field {self.name!r}: {value!r} is not one of its choices")
         return self
+
+    def matches(self, value: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+        """Whether ``value`` fits the field's pattern (always, without one), within ``timeout_s``
+        (``limits.pattern_timeout_s``): use this rather than ``re.fullmatch(spec.pattern, ...)``."""
+        return self.pattern is None or fullmatch(self.pattern, value, timeout_s)
 
     @property
     def extractive(self) -> bool:
@@ -83,7 +108,10 @@ class Schema(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> Schema:
         names = [f.name for f in self.fields]
-        dupes = {n for n in names if names.count(n) > 1}
+        seen: set[str] = set()
+        dupes: set[str] = set()
+        for name in names:  # linear: a quadratic check stalled the server on 20,000 names
+            (dupes if name in seen else seen).add(name)
         if dupes:
             raise ValueError(f"duplicate field names: {', '.join(sorted(dupes))}")
         return self

@@ -7,26 +7,34 @@ costs a few bytes of reading, not gigabytes of memory.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from chatocr.document import Line
-from chatocr.errors import ChatOCRError, InputFileError, LimitExceededError, UnsupportedFormatError
+from chatocr.errors import (
+    ChatOCRError,
+    InputFileError,
+    LimitExceededError,
+    MissingDependencyError,
+    UnsupportedFormatError,
+)
 from chatocr.options import Limits
 
 Source = str | Path | bytes
 
-# chatocr enforces limits.max_megapixels itself from the header (see _check_pixels), for
-# every entry point; Pillow's own guard would fire at a different, fixed size instead.
-Image.MAX_IMAGE_PIXELS = None
+# Reads from files, streams and devices go in pieces of this size, so that a stream
+# longer than limits.max_file_mb costs that much memory at most before it is refused.
+_READ_CHUNK = 1 << 20
 
 
 class PageInput:
@@ -139,8 +147,37 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
+def _too_big(name: str, size: int, limits: Limits, *, streamed: bool = False) -> LimitExceededError:
+    amount = f"more than {limits.max_file_mb:g} MB" if streamed else f"{size / 1e6:.1f} MB"
+    return LimitExceededError(
+        f"{name}: {amount} is over the {limits.max_file_mb:g} MB limit",
+        hint="raise limits.max_file_mb if the file is trusted",
+    )
+
+
+def read_stream(stream: IO[bytes], limits: Limits, name: str = "<stdin>") -> bytes:
+    """Everything a stream, pipe or device holds (possibly nothing), refusing it as soon as it
+    passes ``limits.max_file_mb``: at most that much is ever held in memory."""
+    limit = int(limits.max_file_mb * 1e6)
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise _too_big(name, total, limits, streamed=True)
+    return b"".join(chunks)
+
+
 def read_source(source: Source, limits: Limits) -> tuple[bytes, str]:
-    """Return (bytes, display name), refusing missing, empty and oversized files."""
+    """Return (bytes, display name), refusing missing, empty and oversized files.
+
+    Files are read in bounded pieces, never whole: ``/dev/zero`` or a named pipe reports a
+    size of 0 and would otherwise be read without end.
+    """
     if isinstance(source, bytes | bytearray | memoryview):
         data, name = bytes(source), "<bytes>"
     elif isinstance(source, str | Path):
@@ -152,12 +189,10 @@ def read_source(source: Source, limits: Limits) -> tuple[bytes, str]:
             raise InputFileError(f"{name}: is a directory, not a document", hint="pass the files inside it")
         size = path.stat().st_size
         if size > limits.max_file_mb * 1e6:
-            raise LimitExceededError(
-                f"{name}: {size / 1e6:.1f} MB is over the {limits.max_file_mb:g} MB limit",
-                hint="raise limits.max_file_mb if the file is trusted",
-            )
+            raise _too_big(name, size, limits)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as handle:
+                data = read_stream(handle, limits, name)
         except OSError as exc:
             raise InputFileError(f"{name}: cannot read ({exc.strerror})", hint="check the file's permissions") from exc
     else:
@@ -167,10 +202,7 @@ def read_source(source: Source, limits: Limits) -> tuple[bytes, str]:
     if not data:
         raise InputFileError(f"{name}: the file is empty (0 bytes)", hint="was the upload or download interrupted?")
     if len(data) > limits.max_file_mb * 1e6:
-        raise LimitExceededError(
-            f"{name}: {len(data) / 1e6:.1f} MB is over the {limits.max_file_mb:g} MB limit",
-            hint="raise limits.max_file_mb if the file is trusted",
-        )
+        raise _too_big(name, len(data), limits)
     return data, name
 
 
@@ -227,39 +259,153 @@ def _exif_upright(frame: Image.Image) -> Image.Image:
         return frame
 
 
+_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "bmp": "BMP", "gif": "GIF", "webp": "WEBP"}
+
+
+def open_image(data: bytes, fmt: str | None = None) -> Image.Image:
+    """Open (read the header of) an image with Pillow's plugin for ``fmt``, decoding no pixels.
+
+    ``Image.open`` would also apply Pillow's process-wide ``MAX_IMAGE_PIXELS`` guard, at a size
+    other than ``limits.max_megapixels``; chatocr leaves that global alone (a library must not
+    change it for the program that imports it) and checks its own limit from the header instead.
+    """
+    fmt = fmt or detect_format(data)
+    plugin = _PIL_FORMATS.get(fmt)
+    if plugin is None:
+        raise UnsupportedFormatError(f"{fmt} is not an image format")
+    if plugin not in Image.OPEN:
+        Image.init()
+    if plugin not in Image.OPEN:  # pragma: no cover - Pillow built without this format
+        raise MissingDependencyError(f"this Pillow cannot read {plugin} images", hint="reinstall pillow")
+    factory, _accept = Image.OPEN[plugin]
+    image: Image.Image = factory(io.BytesIO(data), "")
+    return image
+
+
+def check_document_pixels(total: int, name: str, limits: Limits, what: str = "pages") -> None:
+    """Refuse a document whose pages together decode to more than ``limits.max_document_megapixels``."""
+    if total > limits.max_document_megapixels * 1e6:
+        raise LimitExceededError(
+            f"{name}: its {what} decode to {total / 1e6:.0f} MP together, over the"
+            f" {limits.max_document_megapixels:g} MP per-document limit",
+            hint="raise limits.max_document_megapixels or split the document",
+        )
+
+
+def _tiff_frame_sizes(img: Image.Image, name: str, limits: Limits) -> list[tuple[int, int]]:
+    """Every frame's size, read from the frame headers only, stopping one past ``limits.max_pages``."""
+    sizes: list[tuple[int, int]] = []
+    while True:
+        index = len(sizes)
+        try:
+            if index:
+                img.seek(index)
+        except EOFError:
+            break
+        if index >= limits.max_pages:
+            raise LimitExceededError(
+                f"{name}: more than {limits.max_pages} TIFF frames is over the {limits.max_pages} page limit",
+                hint="raise limits.max_pages or split the file",
+            )
+        _check_pixels(img.width, img.height, name, limits)
+        sizes.append((img.width, img.height))
+    img.seek(0)
+    return sizes
+
+
+def count_image_pages(data: bytes, fmt: str, at_most: int = 1_000_000) -> int:
+    """Frames of a multi-page TIFF (1 for other images), from the frame headers, counting no
+    further than ``at_most``; 1 when unreadable (the loader reports why)."""
+    if fmt != "tiff":
+        return 1
+    try:
+        img = open_image(data, fmt)
+        count = 1
+        while count < at_most:
+            try:
+                img.seek(count)
+            except EOFError:
+                break
+            count += 1
+        return count
+    except Exception:
+        return 1
+
+
+class _FrameDecoder:
+    """Decodes one TIFF frame at a time on demand, so a long TIFF never has every page in memory."""
+
+    def __init__(self, img: Image.Image, name: str) -> None:
+        self._img = img
+        self._name = name
+        self._lock = threading.Lock()
+
+    def __call__(self, index: int) -> np.ndarray:
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self._img.seek(index)
+                return to_rgb_array(_exif_upright(self._img))
+            except Exception as exc:
+                raise _decode_error(self._name, exc) from exc
+
+
+def _decode_error(name: str, exc: Exception) -> InputFileError:
+    # Pillow names its in-memory stream in messages ("<_io.BytesIO object at 0x...>"): drop it so the
+    # message is the same for the same file in every process.
+    reason = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc)).strip() or type(exc).__name__
+    return InputFileError(
+        f"{name}: the image could not be decoded ({reason})",
+        hint="the file is probably truncated or corrupt; re-export or re-download it",
+    )
+
+
 def load_image(data: bytes, name: str, limits: Limits) -> list[PageInput]:
-    """Decode an image; every frame of a multi-page TIFF is a page, other formats give one page."""
+    """Decode an image; every frame of a multi-page TIFF is a page, other formats give one page.
+
+    Every frame's size is checked from its header before any pixel is decoded (the image limit,
+    the page limit and the per-document pixel budget); TIFF frames are then decoded one at a
+    time, when the pipeline reaches them.
+    """
     # A truncated file must be an error, not a half-grey page (another library may flip this).
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about odd EXIF/metadata; the image still loads
-            img = Image.open(io.BytesIO(data))
-            # Image.open reads only the header: the size check below runs before any pixel is decoded.
+            img = open_image(data)
+            # Opening reads only the header: the size checks below run before any pixel is decoded.
             _check_pixels(img.width, img.height, name, limits)
-            n_frames = int(getattr(img, "n_frames", 1)) if img.format == "TIFF" else 1
-            if n_frames > limits.max_pages:
-                raise LimitExceededError(
-                    f"{name}: {n_frames} TIFF frames is over the {limits.max_pages} page limit",
-                    hint="raise limits.max_pages or split the file",
-                )
-            pages = []
-            for index in range(n_frames):
-                if index:
-                    img.seek(index)
-                    _check_pixels(img.width, img.height, name, limits)
-                frame = _exif_upright(img)
-                pages.append(PageInput(number=index + 1, image=to_rgb_array(frame), meta={"format": img.format}))
-            return pages
+            if img.format == "TIFF":
+                sizes = _tiff_frame_sizes(img, name, limits)
+                check_document_pixels(sum(w * h for w, h in sizes), name, limits, what=f"{len(sizes)} TIFF frames")
+                if len(sizes) > 1:
+                    decode = _FrameDecoder(img, name)
+                    return [
+                        PageInput(
+                            number=index + 1,
+                            meta={"format": "TIFF"},
+                            render=functools.partial(decode, index),
+                            size=_upright_size(img, index, size),
+                        )
+                        for index, size in enumerate(sizes)
+                    ]
+            frame = _exif_upright(img)
+            return [PageInput(number=1, image=to_rgb_array(frame), meta={"format": img.format})]
     except ChatOCRError:
         raise
-    except Image.DecompressionBombError as exc:  # pragma: no cover - Pillow's guard is disabled above
+    except Image.DecompressionBombError as exc:  # Pillow's own guard inside a plugin (GIF frames)
         raise LimitExceededError(f"{name}: {exc}") from exc
     except Exception as exc:
-        # Pillow names its in-memory stream in messages ("<_io.BytesIO object at 0x...>"): drop it so the
-        # message is the same for the same file in every process.
-        reason = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc)).strip() or type(exc).__name__
-        raise InputFileError(
-            f"{name}: the image could not be decoded ({reason})",
-            hint="the file is probably truncated or corrupt; re-export or re-download it",
-        ) from exc
+        raise _decode_error(name, exc) from exc
+
+
+def _upright_size(img: Image.Image, index: int, size: tuple[int, int]) -> tuple[int, int]:
+    """A frame's (width, height) after its EXIF orientation is applied (5-8 swap the sides)."""
+    try:
+        img.seek(index)
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:
+        orientation = 1
+    finally:
+        img.seek(0)
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size

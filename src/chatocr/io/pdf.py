@@ -25,7 +25,8 @@ import numpy as np
 
 from chatocr.document import Line, box_from_rect
 from chatocr.errors import EncryptedPdfError, InputFileError, LimitExceededError, MissingDependencyError
-from chatocr.io.loader import PageInput, to_rgb_array
+from chatocr.io.loader import PageInput, check_document_pixels, to_rgb_array
+from chatocr.io.pdf_budget import check_page_content
 from chatocr.options import Limits
 
 PDFIUM_LOCK = threading.RLock()
@@ -51,7 +52,9 @@ def _open(data: bytes, name: str) -> Any:
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
+        # pdfium's last error is process-wide and not reset by every failure, so a bad PDF opened after
+        # an encrypted one can still read "password": only a file with an /Encrypt entry is encrypted.
+        if "password" in str(exc).lower() and b"/Encrypt" in data:
             raise EncryptedPdfError(
                 f"{name}: the PDF is password-protected", hint="remove the password (e.g. qpdf --decrypt) and retry"
             ) from exc
@@ -204,20 +207,37 @@ def _render_scale(page: Any, limits: Limits) -> tuple[float, str]:
     return scale, reason
 
 
+def count_pdf_pages(data: bytes) -> int:
+    """Pages of a PDF without loading any page; 1 when pdfium cannot open it (the loader reports why)."""
+    with PDFIUM_LOCK:
+        try:
+            return len(_pdfium().PdfDocument(data))
+        except Exception:
+            return 1
+
+
 def load_pdf(data: bytes, name: str, limits: Limits, *, use_text_layer: bool = True) -> list[PageInput]:
     with PDFIUM_LOCK:
         pdf = _open(data, name)
         count = len(pdf)
-        if count == 0:
-            raise InputFileError(f"{name}: the PDF has no pages", hint="is the file truncated?")
-        if count > limits.max_pages:
-            raise LimitExceededError(
-                f"{name}: {count} pages is over the {limits.max_pages} page limit",
-                hint="raise limits.max_pages or split the PDF",
-            )
+    if count == 0:
+        raise InputFileError(f"{name}: the PDF has no pages", hint="is the file truncated?")
+    if count > limits.max_pages:
+        raise LimitExceededError(
+            f"{name}: {count} pages is over the {limits.max_pages} page limit",
+            hint="raise limits.max_pages or split the PDF",
+        )
+    # Before pdfium parses any page's content (outside the lock: pypdf only).
+    check_page_content(data, limits, name)
+    with PDFIUM_LOCK:
         pages: list[PageInput] = []
+        pixels = 0
         for index in range(count):
-            pages.append(_load_page(pdf, index, name, limits, use_text_layer))
+            page = _load_page(pdf, index, name, limits, use_text_layer)
+            pixels += page.width * page.height
+            # Pages render lazily, so this refuses the document before any page is rendered.
+            check_document_pixels(pixels, name, limits, what=f"first {index + 1} of {count} pages")
+            pages.append(page)
         return pages
 
 

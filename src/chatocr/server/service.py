@@ -53,9 +53,8 @@ def default_extractor_factory(options: Options) -> ExtractorLike:
 
 def parse_spec(fields: str | None, template: str | None, schema: str | None) -> Schema:
     """Exactly one of the three multipart parts -> a Schema (SpecError otherwise)."""
-    import yaml
-
     from chatocr.fields import load_schema
+    from chatocr.fields.loader import parse_schema_text
 
     given = {k: v for k, v in {"fields": fields, "template": template, "schema": schema}.items() if v and v.strip()}
     if len(given) != 1:
@@ -69,25 +68,23 @@ def parse_spec(fields: str | None, template: str | None, schema: str | None) -> 
     if template:
         return load_schema(template=template.strip())
     assert schema is not None
-    try:
-        data = yaml.safe_load(schema)  # JSON is YAML, so both are accepted
-    except yaml.YAMLError as exc:
-        raise SpecError(f"the 'schema' part is not valid JSON or YAML ({exc.__class__.__name__})") from None
+    # JSON is YAML, so both are accepted; size, depth and node count are checked before and while parsing.
+    data = parse_schema_text(schema, "the 'schema' part")
     if not isinstance(data, dict | list):
         raise SpecError("the 'schema' part must be a JSON/YAML object with a 'fields' list")
     return load_schema(schema=data if isinstance(data, dict) else {"fields": data})
 
 
-def count_pages(data: bytes, fmt: str) -> int:
-    """Page count without decoding the pages (PDF) or 1 for images; decode errors are left to the loader."""
-    if fmt != "pdf":
-        return 1
-    try:
-        import pypdfium2 as pdfium
+def count_pages(data: bytes, fmt: str, at_most: int = 1_000_000) -> int:
+    """Pages of a PDF or frames of a TIFF, from headers only (1 for other images); decode errors are
+    left to the loader.  pdfium is opened under its lock: it is not thread-safe."""
+    if fmt == "pdf":
+        from chatocr.io.pdf import count_pdf_pages
 
-        return len(pdfium.PdfDocument(data))
-    except Exception:
-        return 1
+        return count_pdf_pages(data)
+    from chatocr.io.loader import count_image_pages
+
+    return count_image_pages(data, fmt, at_most)
 
 
 def encode_png(image: np.ndarray, max_side: int = PAGE_IMAGE_MAX_SIDE) -> bytes:
@@ -143,10 +140,10 @@ class ExtractionService:
             raise InputFileError("the uploaded file is empty")
         fmt = detect_format(data)
         if max_pages is not None:
-            pages = count_pages(data, fmt)
+            pages = count_pages(data, fmt, at_most=max_pages + 1)  # PDF pages and TIFF frames alike
             if pages > max_pages:
                 raise LimitExceededError(
-                    f"the document has {pages} pages; this endpoint takes at most {max_pages}",
+                    f"the document has more than {max_pages} pages; this endpoint takes at most {max_pages}",
                     hint="submit it as a job: POST /v1/jobs",
                 )
         return fmt

@@ -1,0 +1,150 @@
+"""How much a PDF page's content inflates to, measured before pdfium parses it.
+
+pdfium inflates a page's whole content stream into memory before it draws or reads a
+glyph: a 4 MB file whose content inflates to 4 GB took 5 GB of memory.  Here each page's
+content streams (and the form XObjects it draws, recursively) are inflated in bounded
+pieces and counted; the count stops one byte past ``limits.max_pdf_page_content_mb``,
+so refusing a bomb costs that many bytes of work, not the bomb's size.  Image XObjects
+are not counted here: their pixels are checked against ``limits.max_megapixels``.
+
+The structure is read with pypdf, which has its own caps for the page tree and for
+filters other than Flate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from chatocr.errors import LimitExceededError
+from chatocr.options import Limits
+
+# Form XObjects nested deeper than this are not followed (pdfium itself stops at a similar depth).
+_MAX_FORM_DEPTH = 12
+_PIECE = 1 << 20
+
+
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs a warning for every oddity it repairs; pdfium decides whether the file is usable."""
+    logger = logging.getLogger("pypdf")
+    disabled = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
+def _inflate(data: bytes, cap: int) -> bytes:
+    """Inflate zlib (or raw deflate) data, returning at most ``cap`` bytes; garbage inflates to what came before it."""
+    for wbits in (zlib.MAX_WBITS | 32, -zlib.MAX_WBITS):
+        inflater = zlib.decompressobj(wbits)
+        out = bytearray()
+        try:
+            pending = data
+            while pending and len(out) < cap:
+                out += inflater.decompress(pending, min(_PIECE, cap - len(out)))
+                pending = inflater.unconsumed_tail
+                if inflater.eof:
+                    break
+            return bytes(out)
+        except zlib.error:
+            if out:
+                return bytes(out)
+    return b""
+
+
+def _decoded_size(stream: Any, cap: int) -> int:
+    """Bytes a stream decodes to, counted up to ``cap`` (a return of ``cap`` means 'at least')."""
+    from pypdf.errors import LimitReachedError
+    from pypdf.generic import ArrayObject, NameObject
+
+    filters = stream.get("/Filter")
+    if filters is None:
+        filters = []
+    elif isinstance(filters, NameObject) or not isinstance(filters, ArrayObject | list):
+        filters = [filters]
+    names = [str(f.get_object() if hasattr(f, "get_object") else f) for f in filters]
+    raw = stream._data if hasattr(stream, "_data") else b""
+    if all(name in ("/FlateDecode", "/Fl") for name in names):
+        data = raw
+        for _ in names:
+            data = _inflate(data, cap)
+        return min(len(data), cap)
+    try:
+        return min(len(stream.get_data()), cap)
+    except LimitReachedError:
+        return cap
+    except Exception:  # a filter pypdf cannot decode: pdfium will report the page if it cannot either
+        return 0
+
+
+def _content_streams(page: Any) -> Iterator[Any]:
+    contents = page.get("/Contents")
+    if contents is None:
+        return
+    contents = contents.get_object()
+    if isinstance(contents, list):
+        for item in contents:
+            yield item.get_object()
+    else:
+        yield contents
+
+
+def _forms(resources: Any, depth: int, seen: set[int]) -> Iterator[Any]:
+    """The form XObjects a resources dictionary draws, and theirs, each once."""
+    if resources is None or depth > _MAX_FORM_DEPTH:
+        return
+    xobjects = resources.get_object().get("/XObject")
+    if xobjects is None:
+        return
+    for ref in xobjects.get_object().values():
+        key = getattr(ref, "idnum", None) or id(ref)
+        if key in seen:
+            continue
+        seen.add(key)
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Form":
+            yield xobject
+            yield from _forms(xobject.get("/Resources"), depth + 1, seen)
+
+
+def check_page_content(data: bytes, limits: Limits, name: str) -> None:
+    """Refuse the PDF if one page's content (streams and forms) inflates past the limit.
+
+    A PDF pypdf cannot read is left to pdfium (which names the problem); the check then passes.
+    """
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - a core dependency
+        return
+    cap = int(limits.max_pdf_page_content_mb * 1e6)
+    with _quiet_pypdf():
+        try:
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                return  # pdfium asks for the password
+            pages = list(reader.pages[: limits.max_pages])
+        except Exception:
+            return
+        for number, page in enumerate(pages, 1):
+            try:
+                total = 0
+                streams = [*_content_streams(page), *_forms(page.get("/Resources"), 0, set())]
+                for stream in streams:
+                    total += _decoded_size(stream, cap + 1 - total)
+                    if total > cap:
+                        raise LimitExceededError(
+                            f"{name}: page {number}'s content inflates to more than"
+                            f" {limits.max_pdf_page_content_mb:g} MB, over the per-page limit",
+                            hint="raise limits.max_pdf_page_content_mb if the file is trusted",
+                        )
+            except LimitExceededError:
+                raise
+            except Exception:
+                continue
