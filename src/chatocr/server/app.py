@@ -24,7 +24,12 @@ from fastapi.staticfiles import StaticFiles
 from chatocr import __version__
 from chatocr.server import handlers
 from chatocr.server.jobs import JobStore
-from chatocr.server.middleware import ApiKeyMiddleware, BodyLimitMiddleware
+from chatocr.server.middleware import (
+    ApiKeyMiddleware,
+    BodyLimitMiddleware,
+    RequestGuardMiddleware,
+    SecurityHeadersMiddleware,
+)
 from chatocr.server.routes import FORM_OVERHEAD_BYTES, ServerState
 from chatocr.server.routes import documents as documents_routes
 from chatocr.server.routes import jobs as jobs_routes
@@ -110,6 +115,8 @@ def create_app(
         upload_limit_mb=settings.max_upload_mb,
     )
     app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(RequestGuardMiddleware, idle_s=settings.upload_idle_s, total_s=settings.upload_timeout_s)
+    app.add_middleware(SecurityHeadersMiddleware)
     handlers.install(app)
 
     app.include_router(service_routes.router)

@@ -25,6 +25,7 @@ from chatocr.io import detect_format
 from chatocr.options import Options
 from chatocr.pipeline import ProgressCallback, page_progress, run_ocr, stage_load
 from chatocr.result import ExtractionResult
+from chatocr.server.cancel import check_cancelled
 from chatocr.server.settings import ServerSettings
 
 log = logging.getLogger("chatocr.server")
@@ -85,6 +86,17 @@ def count_pages(data: bytes, fmt: str, at_most: int = 1_000_000) -> int:
     from chatocr.io.loader import count_image_pages
 
     return count_image_pages(data, fmt, at_most)
+
+
+def _stop_if_cancelled(progress: ProgressCallback | None) -> ProgressCallback:
+    """A progress hook that first stops the work when its request's client has gone (server/cancel.py)."""
+
+    def hook(fraction: float, stage: str) -> None:
+        check_cancelled()
+        if progress is not None:
+            progress(fraction, stage)
+
+    return hook
 
 
 def encode_png(image: np.ndarray, max_side: int = PAGE_IMAGE_MAX_SIDE) -> bytes:
@@ -160,14 +172,18 @@ class ExtractionService:
     def extract(
         self, data: bytes, schema: Schema, profile: str, name: str | None, progress: ProgressCallback | None = None
     ) -> ExtractionResult:
+        check_cancelled()
+        progress = _stop_if_cancelled(progress)
         extractor, lock = self.extractor(profile)
         if lock is None:
             return extractor.run(data, schema, name=name, progress=progress)
         with lock:
+            check_cancelled()  # the client may have left while this waited for the model
             return extractor.run(data, schema, name=name, progress=progress)
 
     def ocr(self, data: bytes, name: str | None, progress: ProgressCallback | None = None) -> Document:
-        on_page = page_progress(progress) if progress is not None else None
+        check_cancelled()
+        on_page = page_progress(_stop_if_cancelled(progress))
         document: Document = run_ocr(data, self.settings.ocr, name=name or "", on_page=on_page)
         return document
 

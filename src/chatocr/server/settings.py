@@ -95,6 +95,9 @@ class ServerSettings:
     lease_s: float = 30.0
     # A job whose runs were all interrupted (the server died each time) fails after this many.
     max_attempts: int = 3
+    # An upload that sends nothing for upload_idle_s, or takes longer than upload_timeout_s in all, ends with 408.
+    upload_idle_s: float = 15.0
+    upload_timeout_s: float = 300.0
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
@@ -105,6 +108,8 @@ class ServerSettings:
             raise OptionsError("--max-upload-mb must be positive")
         if self.retention_s <= 0:
             raise OptionsError("--retention-s must be positive")
+        if self.upload_idle_s <= 0 or self.upload_timeout_s <= 0:
+            raise OptionsError("upload_idle_s and upload_timeout_s must be positive")
         if not self.backends:
             raise OptionsError("at least one --backend profile is needed")
         if self.grace_s < 0:

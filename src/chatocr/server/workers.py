@@ -14,6 +14,7 @@ job is not held up by it (the job goes back to the store's queue instead).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import queue
 import threading
@@ -91,8 +92,10 @@ class WorkQueue:
         return future
 
     async def run(self, fn: Callable[..., T], *args: Any, backlog: int = 0) -> T:
-        """Run ``fn(*args)`` on a worker and await its result."""
-        return await asyncio.wrap_future(self.submit(fn, *args, backlog=backlog))
+        """Run ``fn(*args)`` on a worker and await its result.  The work runs in a copy of the
+        caller's context, so it sees the request's cancellation event (server/cancel.py)."""
+        context = contextvars.copy_context()
+        return await asyncio.wrap_future(self.submit(context.run, fn, *args, backlog=backlog))
 
     def _work(self) -> None:
         while True:

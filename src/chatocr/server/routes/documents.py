@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Annotated
@@ -84,7 +85,8 @@ async def ocr(
     """OCR one document: the `chatocr ocr --format json` record."""
     started = time.perf_counter()
     data = await read_upload(request, file, {"file"})
-    fmt = state.service.check_upload(data, max_pages=state.settings.max_sync_pages)
+    # Off the event loop, like every check that reads the document (a hostile file must not stall /healthz).
+    fmt = await asyncio.to_thread(state.service.check_upload, data, max_pages=state.settings.max_sync_pages)
     backlog = state.jobs.count("queued")
     document = await state.queue.run(state.service.ocr, data, file.filename or "", backlog=backlog)
     log.info(
@@ -109,9 +111,10 @@ async def extract(
     """Answer the requested fields for one document: the `chatocr extract --format json` record."""
     started = time.perf_counter()
     data = await read_upload(request, file, {"file", "fields", "template", "schema", "backend"})
-    spec = parse_spec(fields, template, await text_of(schema_text))
+    # Parsing the spec and checking the upload run off the event loop: neither may stall /healthz.
+    spec = await asyncio.to_thread(parse_spec, fields, template, await text_of(schema_text))
     profile = state.service.profile(backend)
-    fmt = state.service.check_upload(data, max_pages=state.settings.max_sync_pages)
+    fmt = await asyncio.to_thread(state.service.check_upload, data, max_pages=state.settings.max_sync_pages)
     backlog = state.jobs.count("queued")
     result = await state.queue.run(state.service.extract, data, spec, profile, file.filename or "", backlog=backlog)
     found = sum(1 for f in result.fields.values() if f.value is not None)

@@ -44,9 +44,11 @@ async def create_job(
 ) -> JobCreated:
     """Start a job; poll `GET /v1/jobs/{id}` for status, progress and the result."""
     data = await read_upload(request, file, {"file", "kind", "fields", "template", "schema", "backend"})
-    spec = parse_spec(fields, template, await text_of(schema_text)) if kind == "extract" else None
+    # Parsing the spec and checking the upload run off the event loop: neither may stall /healthz.
+    schema = await text_of(schema_text)
+    spec = await asyncio.to_thread(parse_spec, fields, template, schema) if kind == "extract" else None
     profile = state.service.profile(backend)
-    fmt = state.service.check_upload(data, max_pages=None)
+    fmt = await asyncio.to_thread(state.service.check_upload, data, max_pages=None)
     state.queue.admit(backlog=state.jobs.count("queued"))
     job = await asyncio.to_thread(  # fsyncs, and may wait for another process's write
         state.jobs.create,
