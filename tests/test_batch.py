@@ -101,10 +101,11 @@ def receipts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _batch_env() -> dict[str, str]:
+def _batch_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["CHATOCR_PLUGINS"] = "schema_first_backend"
+    env["CHATOCR_PLUGINS"] = "schema_first_backend,kill_point_engine"
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "tests"), env.get("PYTHONPATH", "")])
+    env.update(extra)
     return env
 
 
@@ -118,23 +119,30 @@ def _records(out: Path) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 def test_batch_killed_midway_resumes_without_loss_or_duplicates(receipts: Path, tmp_path: Path) -> None:
+    """The kill lands at a known point: inside the OCR of the third receipt (tests/kill_point_engine.py),
+    when broken.png, r1 and r2 are done; r3 is lost with the process and redone on resume."""
     out = tmp_path / "results.jsonl"
+    blocked = tmp_path / "blocked"
+    engine = ("--engine", "rapidocr-kill-point")
     proc = subprocess.Popen(
-        _batch_cmd(receipts, out),
-        env=_batch_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        _batch_cmd(receipts, out, *engine),
+        env=_batch_env(CHATOCR_TEST_BLOCK_AT="3", CHATOCR_TEST_BLOCKED=str(blocked)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.time() + 300
-    while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
-        time.sleep(0.2)
+    # The third page's OCR has begun, so the first two receipts' records are written or on their way.
+    while time.time() < deadline and not (blocked.exists() and out.exists() and len(out.read_text().splitlines()) == 3):
+        assert proc.poll() is None, "the batch ended before the kill point"
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     written_before = len(out.read_text().splitlines())
-    assert 2 <= written_before < 7, "the kill should land mid-way"
+    assert written_before == 3, "killed inside the third receipt, after broken.png, r1 and r2"
+    assert sorted(Path(str(r["file"])).name for r in _records(out)) == ["broken.png", "r1.png", "r2.png"]
 
-    done = subprocess.run(_batch_cmd(receipts, out, "--csv"), env=_batch_env(), capture_output=True, text=True)
+    done = subprocess.run(_batch_cmd(receipts, out, *engine, "--csv"), env=_batch_env(), capture_output=True, text=True)
     records = _records(out)
     files = [r["file"] for r in records]
     expected = sorted(str(p) for p in receipts.iterdir())
