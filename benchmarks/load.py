@@ -1,8 +1,10 @@
 """Load test of the HTTP API on loopback, bounded in requests and in time.
 
-Starts ``chatocr serve`` on a free 127.0.0.1 port, then N concurrent clients post
-SROIE receipt images to ``POST /v1/extract`` (template ``receipt``) until the fixed
-number of requests is done or the time budget runs out.  Reports throughput,
+Starts ``chatocr serve`` on a free 127.0.0.1 port (jobs in a fresh temporary
+``--data-dir``), then N concurrent clients post SROIE receipt images (template
+``receipt``) until the fixed number of requests is done or the time budget runs out:
+to ``POST /v1/extract`` (``--via extract``, the default), or as jobs to ``POST /v1/jobs``
+polled until done (``--via jobs``: every request goes through the durable job store).  Reports throughput,
 p50/p95 latency, errors by status, and the server's peak resident memory (VmHWM of
 the server process, read from /proc).  Writes benchmarks/results/load.md and .json.
 
@@ -20,6 +22,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import socket
 import statistics
 import subprocess
@@ -86,6 +89,7 @@ async def client_loop(
     deadline: float,
     template: str,
     records: list[dict[str, Any]],
+    via: str = "extract",
 ) -> None:
     while time.monotonic() < deadline:
         if counter[0] >= total:
@@ -97,13 +101,16 @@ async def client_loop(
         status: int | str
         try:
             response = await client.post(
-                "/v1/extract",
+                "/v1/extract" if via == "extract" else "/v1/jobs",
                 files={"file": (image.name, image.read_bytes(), "image/jpeg")},
                 data={"template": template},
                 timeout=max(1.0, deadline - time.monotonic()),
             )
             status = response.status_code
-            found = sum(1 for f in response.json().get("fields", {}).values() if f.get("value")) if status == 200 else 0
+            body = response.json()
+            if via == "jobs" and status == 202:
+                body, status = await poll_job(client, body["url"], deadline)
+            found = sum(1 for f in body.get("fields", {}).values() if f.get("value")) if status == 200 else 0
         except (httpx.HTTPError, ValueError) as exc:
             status, found = exc.__class__.__name__, 0
         records.append(
@@ -111,7 +118,21 @@ async def client_loop(
         )
 
 
-async def drive(url: str, images: list[Path], clients: int, total: int, max_seconds: float, template: str) -> dict:
+async def poll_job(client: httpx.AsyncClient, url: str, deadline: float) -> tuple[dict[str, Any], int | str]:
+    """Poll a job every 0.1 s until it is done (its result, 200) or failed (its error code)."""
+    while time.monotonic() < deadline:
+        job = (await client.get(url, timeout=max(1.0, deadline - time.monotonic()))).json()
+        if job["status"] == "done":
+            return job["result"], 200
+        if job["status"] == "failed":
+            return {}, f"job failed: {job['error']['code']}"
+        await asyncio.sleep(0.1)
+    return {}, "job not done in time"
+
+
+async def drive(
+    url: str, images: list[Path], clients: int, total: int, max_seconds: float, template: str, via: str = "extract"
+) -> dict:
     records: list[dict[str, Any]] = []
     counter = [0]
     deadline = time.monotonic() + max_seconds
@@ -119,7 +140,7 @@ async def drive(url: str, images: list[Path], clients: int, total: int, max_seco
     async with httpx.AsyncClient(base_url=url, limits=limits) as client:
         started = time.perf_counter()
         await asyncio.gather(
-            *(client_loop(client, images, counter, total, deadline, template, records) for _ in range(clients))
+            *(client_loop(client, images, counter, total, deadline, template, records, via) for _ in range(clients))
         )
         wall = time.perf_counter() - started
     ok = [r for r in records if r["status"] == 200]
@@ -171,12 +192,18 @@ def write_report(result: dict[str, Any], out: Path) -> None:
     ]  # fmt: skip
     table = "\n".join(["| " + " | ".join(map(str, cells)) + " |" for cells in (header, ["---"] * len(header), row)])
     budget = " The time budget ran out before all requests were sent." if r["timed_out"] else ""
+    route = (
+        "submitted as jobs to `POST /v1/jobs` (the durable job store) and polled every 0.1 s until done,"
+        " latency from submission to done,"
+        if result.get("via") == "jobs"
+        else "posted to `POST /v1/extract`"
+    )
     md = f"""## HTTP API under load
 
 Command: `{result["command"]}`
 
-Data: the first {result["images"]} SROIE receipt images (`sroie/images`, sorted by name), posted to
-`POST /v1/extract` with `template=receipt`; {result["clients"]} concurrent clients, {result["requests"]} requests
+Data: the first {result["images"]} SROIE receipt images (`sroie/images`, sorted by name), {route}
+with `template=receipt`; {result["clients"]} concurrent clients, {result["requests"]} requests
 in all (images reused round-robin when there are more requests than images), stopped after at most
 {result["max_seconds"]:g} s.
 Server: `{result["server_command"]}` on 127.0.0.1 (loopback; client and server share the machine).
@@ -205,6 +232,7 @@ def main() -> None:
     parser.add_argument("--max-concurrency", type=int, default=1, help="server worker threads")
     parser.add_argument("--max-queue", type=int, default=16)
     parser.add_argument("--template", default="receipt")
+    parser.add_argument("--via", choices=["extract", "jobs"], default="extract", help="synchronous calls or jobs")
     parser.add_argument("--backend", default=None, help="server --backend profile; default: the local model")
     parser.add_argument("--plugins", default=None, help="CHATOCR_PLUGINS for the server (test backends)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -221,6 +249,7 @@ def main() -> None:
     serve = [
         "chatocr", "serve", "--port", str(port), "--max-concurrency", str(args.max_concurrency),
         "--max-queue", str(max(args.max_queue, args.clients)), "--preload", "--log-level", "warning",
+        "--data-dir", "DATA_DIR",
     ]  # fmt: skip
     if args.backend:
         serve += ["--backend", args.backend]
@@ -229,7 +258,8 @@ def main() -> None:
     if args.plugins:
         env["CHATOCR_PLUGINS"] = args.plugins
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")])
-    command = [sys.executable, "-c", "from chatocr.cli import main; main()", *serve[1:]]
+    data_dir = tempfile.mkdtemp(prefix="chatocr-load-data-")
+    command = [sys.executable, "-c", "from chatocr.cli import main; main()", *serve[1:-1], data_dir]
     server_log = tempfile.NamedTemporaryFile(prefix="chatocr-load-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT)
     watcher = MemoryWatcher(process.pid)
@@ -241,7 +271,9 @@ def main() -> None:
             print(Path(server_log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
             raise
         load_before = os.getloadavg()[0]
-        results = asyncio.run(drive(url, images, args.clients, args.requests, args.max_seconds, args.template))
+        results = asyncio.run(
+            drive(url, images, args.clients, args.requests, args.max_seconds, args.template, args.via)
+        )
         load_after = os.getloadavg()[0]
         health = httpx.get(f"{url}/healthz", timeout=5).json()
     finally:
@@ -253,6 +285,7 @@ def main() -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
     backend_note = (
         f"`--backend {args.backend}`" + (f" (plugin `{args.plugins}`)" if args.plugins else "")
@@ -269,7 +302,8 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()})",
         "command": "python benchmarks/load.py " + shlex.join(sys.argv[1:]),
-        "server_command": shlex.join(serve),
+        "server_command": shlex.join(serve).replace("DATA_DIR", "<a fresh temporary directory>"),
+        "via": args.via,
         "backend_note": backend_note,
         "images": len(images),
         "clients": args.clients,

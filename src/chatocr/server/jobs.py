@@ -199,15 +199,21 @@ class JobStore:
                 db.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._read_lock:
@@ -282,7 +288,9 @@ class JobStore:
         return Job.from_row(row) if row is not None else None
 
     def update(self, job_id: str, *, progress: float, stage: str) -> bool:
-        with self._write() as db:
+        """Progress of a running job.  Committed without waiting for the disk (a crash loses at most
+        a progress figure, never a job): in WAL mode the next full commit syncs it along."""
+        with self._write(durable=False) as db:
             cursor = db.execute(
                 "UPDATE jobs SET progress = ?, stage = ? WHERE id = ? AND owner = ? AND status = 'running'",
                 (progress, stage, job_id, self.owner),
@@ -343,7 +351,7 @@ class JobStore:
         return cursor.rowcount == 1
 
     def heartbeat(self) -> None:
-        with self._write() as db:
+        with self._write(durable=False) as db:
             db.execute(
                 "UPDATE jobs SET heartbeat_at = ? WHERE owner = ? AND status = 'running'", (time.time(), self.owner)
             )
