@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -218,3 +223,74 @@ def test_a_pdf_job_reports_progress_page_by_page(monkeypatch: pytest.MonkeyPatch
     assert stages[stages.index("ocr") + 1 :][:3] == ["ocr: page 1 of 3", "ocr: page 2 of 3", "ocr: page 3 of 3"]
     fractions = [fraction for fraction, _ in history]
     assert fractions == sorted(fractions) and fractions[-1] < 1.0  # 1.0 only once the job is done
+
+
+# ------------------------------------------------------------------------- the store on its own
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _set_owner_pid(store: JobStore, job_id: str, pid: int) -> None:
+    with sqlite3.connect(store.data_dir / "jobs.sqlite3") as db:
+        db.execute("UPDATE jobs SET owner_pid = ? WHERE id = ?", (pid, job_id))
+
+
+def test_claims_are_exclusive_between_stores_sharing_a_directory(tmp_path: Path) -> None:
+    stores = [JobStore(tmp_path, 60) for _ in range(2)]
+    ids = {stores[0].create("ocr", b"x", spec=None, profile="p", name="").id for _ in range(20)}
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def drain(store: JobStore) -> None:
+        while (job := store.claim()) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=drain, args=(s,)) for s in stores for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(ids), "every job claimed exactly once"
+
+
+def test_a_job_interrupted_too_often_fails_with_job_interrupted(tmp_path: Path) -> None:
+    survivor = JobStore(tmp_path, 60, max_attempts=2)
+    job_id = survivor.create("ocr", b"x", spec=None, profile="p", name="").id
+    for attempt in (1, 2):
+        crashed = JobStore(tmp_path, 60, max_attempts=2)
+        job = crashed.claim()
+        assert job is not None and job.id == job_id and job.attempts == attempt
+        _set_owner_pid(crashed, job_id, _dead_pid())  # its process died mid-run
+        expected = (1, 0) if attempt == 1 else (0, 1)
+        assert survivor.recover() == expected
+    job = survivor.get(job_id)
+    assert job.status == "failed" and job.error is not None and job.error["code"] == "job_interrupted"
+    assert job.expires_at is not None and not survivor.upload_path(job_id).exists()
+
+
+def test_a_claim_left_by_an_earlier_process_with_the_same_pid_is_recovered(tmp_path: Path) -> None:
+    """In a container the restarted server often gets the pid of the one that died (pid 1)."""
+    old = JobStore(tmp_path, 60)
+    job_id = old.create("ocr", b"x", spec=None, profile="p", name="").id
+    assert old.claim() is not None
+    new = JobStore(tmp_path, 60)
+    assert new.recover() == (0, 0), "the old store is still open in this process: its claim stands"
+    old.close()  # what a restart amounts to: the same pid, another owner token
+    assert new.recover() == (1, 0)
+    assert new.get(job_id).status == "queued"
+
+
+def test_a_finished_job_is_recorded_only_by_its_owner(tmp_path: Path) -> None:
+    first, second = JobStore(tmp_path, 60), JobStore(tmp_path, 60)
+    job_id = first.create("ocr", b"x", spec=None, profile="p", name="").id
+    assert first.claim() is not None
+    assert not second.finish(job_id, result={}, document={}, pages=0), "not its job"
+    assert first.release(job_id), "handed back on shutdown"
+    assert not first.finish(job_id, result={}, document={}, pages=0), "a job handed back is not finished later"
+    assert first.get(job_id).status == "queued"
