@@ -294,3 +294,14 @@ def test_a_finished_job_is_recorded_only_by_its_owner(tmp_path: Path) -> None:
     assert first.release(job_id), "handed back on shutdown"
     assert not first.finish(job_id, result={}, document={}, pages=0), "a job handed back is not finished later"
     assert first.get(job_id).status == "queued"
+
+
+def test_the_default_data_directory_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from chatocr.server.settings import default_data_dir
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir() == tmp_path / "xdg" / "chatocr"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the XDG spec: relative paths are invalid
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_data_dir() == tmp_path / "home" / ".local" / "share" / "chatocr"
