@@ -29,6 +29,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from chatocr.document import Document
+from chatocr.eval import ocr_cache
 from chatocr.extract import Extractor
 from chatocr.extract.normalize import parse_amount, parse_date
 from chatocr.fields import load_schema
@@ -110,17 +111,8 @@ def load_items(dataset: str, limit: int | None) -> list[tuple[str, Path, dict[st
     return items[:limit] if limit else items
 
 
-def ocr_fingerprint() -> str:
-    """A short hash of the OCR settings that change its output, so a cache made under other
-    settings (line classifier, seal lifting, orientation) is not reused."""
-    from chatocr.options import OcrOptions
-
-    settings = OcrOptions().model_dump(exclude={"threads", "memory_arena", "limits"})
-    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-
-
 def cache_dir(dataset: str) -> Path:
-    return CACHE / f"{dataset.replace(':', '_').replace('/', '_')}-{ocr_fingerprint()}"
+    return ocr_cache.cache_dir(dataset, CACHE)
 
 
 def cache_path(dataset: str, doc_id: str, image: Path) -> Path:
@@ -128,23 +120,15 @@ def cache_path(dataset: str, doc_id: str, image: Path) -> Path:
         # Synthetic sets get regenerated under the same names: key their OCR by the image bytes.
         digest = hashlib.sha1(image.read_bytes()).hexdigest()[:12]
         return cache_dir(dataset) / f"{doc_id}-{digest}.json"
-    return cache_dir(dataset) / f"{doc_id}.json"
+    return ocr_cache.cache_path(dataset, doc_id, CACHE)
 
 
 def cached_ocr(dataset: str, doc_id: str, image: Path, options: Options) -> tuple[Document, float]:
-    path = cache_path(dataset, doc_id, image)
-    if path.is_file():
-        record = json.loads(path.read_text(encoding="utf-8"))
-        seconds = float(record.pop("seconds", 0.0))
-        return Document.model_validate(record), seconds
-    from chatocr.pipeline import run_ocr
-
-    started = time.perf_counter()
-    doc = run_ocr(str(image), options.ocr, name=image.name)
-    seconds = time.perf_counter() - started
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**doc.export(), "seconds": seconds}, ensure_ascii=False), encoding="utf-8")
-    return doc, seconds
+    """The shared OCR cache (chatocr.eval.ocr_cache); synthetic sets are keyed by their image bytes."""
+    if dataset.startswith("synth:"):
+        key = cache_path(dataset, doc_id, image).stem
+        return ocr_cache.cached_ocr(dataset, key, image, options.ocr, CACHE)
+    return ocr_cache.cached_ocr(dataset, doc_id, image, options.ocr, CACHE)
 
 
 def ground_truth_ocr(dataset: str, doc_id: str, image: Path) -> Document | None:

@@ -93,10 +93,15 @@ class ExtractOptions(_Section):
     language: Literal["auto", "zh", "en"] = "auto"
     use_candidates: bool = Field(True, description="offer regex/layout candidates to the model")
     max_prompt_lines: int = Field(60, ge=5, description="most OCR lines sent per field group")
-    strategy: Literal["auto", "hybrid", "model", "rules"] = Field(
+    strategy: Literal["auto", "learned", "hybrid", "model", "rules"] = Field(
         "auto",
-        description="hybrid: take a decisive candidate, ask the model otherwise; model: always ask; rules: never ask; "
-        "auto: hybrid when a backend or model is chosen explicitly, rules for the embedded base model",
+        description="learned: the trained reader scores every proposal (no language model); "
+        "hybrid: take a decisive candidate, ask the model otherwise; model: always ask; "
+        "rules: the hand-set candidate ranking, never ask; "
+        "auto: hybrid when a backend or model is chosen explicitly, else learned",
+    )
+    reader_model: str | None = Field(
+        None, description="folder holding a reader model (reader.txt + reader.json); default: the shipped one"
     )
     max_candidates: int = Field(6, ge=1, le=20, description="most candidates offered to the model per field")
 

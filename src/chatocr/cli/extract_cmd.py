@@ -21,6 +21,7 @@ class ExtractFormat(StrEnum):
 
 class Strategy(StrEnum):
     auto = "auto"
+    learned = "learned"
     hybrid = "hybrid"
     model = "model"
     rules = "rules"
@@ -38,15 +39,20 @@ def extract(
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="env variable holding the API key")] = None,
     strategy: Annotated[
         Strategy | None,
-        typer.Option(help="auto (default); hybrid: ask the model when candidates are not decisive; model; rules"),
+        typer.Option(
+            help="auto (default: learned); learned: the trained reader; hybrid: ask the model when candidates "
+            "are not decisive; model; rules: the hand-set ranking"
+        ),
     ] = None,
     language: Annotated[str | None, typer.Option(help="prompt language: auto, zh, en")] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`)")] = None,
     format: Annotated[ExtractFormat, typer.Option("--format", "-f", help="json: JSON Lines; csv")] = ExtractFormat.json,
 ) -> None:
     """Answer the requested fields of each document; one JSON object per file per line."""
+    from chatocr.batch import csv_cell
     from chatocr.extract import Extractor
     from chatocr.fields import load_schema
+    from chatocr.files import display_name
     from chatocr.options import Options
 
     try:
@@ -72,20 +78,21 @@ def extract(
     writer: Any = None
     if format is ExtractFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["file", *spec.names, "error"])
+        writer.writerow([csv_cell(c) for c in ["file", *spec.names, "error"]])
 
     def process(path: str) -> None:
         result = extractor.run(path, spec, name=path)
         if writer is not None:
-            writer.writerow([path, *[result.fields[n].value or "" for n in spec.names], ""])
+            # Cells are text for a spreadsheet: a value or file name starting with = + - @ is not a formula.
+            writer.writerow([csv_cell(display_name(path)), *[csv_cell(result.fields[n].value) for n in spec.names], ""])
             sys.stdout.flush()
         else:
             emit(result.export())
 
     def on_error(path: str, exc: ChatOCRError) -> None:
-        stderr.print(f"[red]error[/red] {escape(path)}: {escape(f'[{exc.code}] {exc}')}", highlight=False)
+        stderr.print(f"[red]error[/red] {escape(display_name(path))}: {escape(f'[{exc.code}] {exc}')}", highlight=False)
         if writer is not None:
-            writer.writerow([path, *["" for _ in spec.names], f"{exc.code}: {exc}"])
+            writer.writerow([csv_cell(display_name(path)), *["" for _ in spec.names], csv_cell(f"{exc.code}: {exc}")])
             sys.stdout.flush()
         else:
             emit({"file": path, "error": exc.to_dict()})

@@ -216,3 +216,45 @@ def pack_cmd(
     except ChatOCRError as exc:
         raise fail(exc) from None
     emit({"out": str(out), "bytes": size})
+
+
+def _default_benchmarks() -> Path:
+    import os
+
+    return Path(os.environ.get("CHATOCR_BENCHMARKS", "../shared/benchmarks"))
+
+
+@finetune_app.command("reader")
+def reader_cmd(
+    out: Annotated[Path, typer.Option(help="folder for reader.txt and reader.json (the package's: extract/models)")],
+    recipe: Annotated[str, typer.Option(help="reader recipe: the bundled 'reader' or a YAML file")] = "reader",
+    benchmarks: Annotated[
+        Path | None, typer.Option(help="the shared KIE sets (default: $CHATOCR_BENCHMARKS or ../shared/benchmarks)")
+    ] = None,
+    cache: Annotated[Path, typer.Option(help="feature and synthetic-data cache; a rerun resumes from it")] = Path(
+        ".cache/reader"
+    ),
+    ocr_cache: Annotated[
+        Path, typer.Option(help="where chatocr's OCR of the training images is cached (shared with the benchmarks)")
+    ] = Path(".cache/ocr"),
+    rounds: Annotated[int | None, typer.Option(help="boosting rounds (default: the recipe's)")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for LightGBM (default: all)")] = None,
+) -> None:
+    """Train the learned reader (the embedded default) on CPU: proposals, features, trees, calibration."""
+    from chatocr.finetune.reader_train import load_reader_recipe, train_reader
+
+    try:
+        chosen = load_reader_recipe(recipe, benchmarks or _default_benchmarks(), cache)
+        if rounds is not None:
+            chosen.rounds = rounds
+        manifest = train_reader(
+            chosen,
+            out,
+            cache,
+            progress=lambda msg: stderr.print(msg, highlight=False),
+            threads=threads,
+            ocr_root=ocr_cache,
+        )
+    except ChatOCRError as exc:
+        raise fail(exc) from None
+    emit({"out": str(out), "threshold": manifest["threshold"], "training": manifest["training"]})

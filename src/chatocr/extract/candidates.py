@@ -16,6 +16,7 @@ Scores are heuristic priors in 0..1; the choose stage takes the best or asks the
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -101,6 +102,30 @@ class DocView:
                     return other
         return None
 
+    def left_of(self, index: int) -> DocLine | None:
+        """The previous line on the same row (the printed key of a value in the next cell)."""
+        row = self.rows[self.lines[index].row]
+        pos = row.index(index)
+        return self.lines[row[pos - 1]] if pos > 0 else None
+
+    def above(self, index: int) -> DocLine | None:
+        """The nearest line in the two rows above that overlaps this line horizontally (a column header or a
+        key printed over its value)."""
+        me = self.lines[index]
+        x0, y0, x1, _ = me.line.bounds
+        height = max(1.0, me.line.bounds[3] - y0)
+        for row_id in range(me.row - 1, max(-1, me.row - 3), -1):
+            for j in self.rows[row_id]:
+                other = self.lines[j]
+                if other.page != me.page:
+                    return None
+                ox0, _, ox1, oy1 = other.line.bounds
+                if y0 - oy1 > 3.0 * height:
+                    return None
+                if min(x1, ox1) - max(x0, ox0) > 0:
+                    return other
+        return None
+
     def relative_y(self, index: int) -> float:
         item = self.lines[index]
         return item.line.bounds[1] / self.page_heights.get(item.page, 1.0)
@@ -123,6 +148,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", nfkc(text)).lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def _alias_pattern(alias: str) -> re.Pattern[str]:
     core = nfkc(alias).strip().rstrip(":：")
     body = r"[\s\-]*".join(re.escape(ch) for ch in core if not ch.isspace())
@@ -177,7 +203,7 @@ _SEAT_RE = re.compile(r"(\d{1,2}\s*车\s*\d{1,3}\s*[A-Fa-f]?\s*号(?:\s*[上中�
 _CODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{0,4}[-]?\d[\dA-Za-z\-/]{3,29})(?![A-Za-z0-9])")
 
 
-def _typed_spans(kind: str, text: str) -> list[tuple[int, int, str]]:
+def typed_spans(kind: str, text: str) -> list[tuple[int, int, str]]:
     """(start, end, normalised) spans of a kind inside one line."""
     text = nfkc(text)
     if kind == "date":
@@ -343,7 +369,7 @@ def _values_after_key(
     rest_clean = trim(re.sub(r"^\s*(?:\([^)]{0,6}\)|（[^）]{0,6}）)?\s*[:：]?", "", rest))
     found: list[Candidate] = []
     if kind in TYPED_KINDS:
-        spans = _typed_spans(kind, rest_clean)
+        spans = typed_spans(kind, rest_clean)
         if kind == "amount":
             # "Total Incl. GST@6%": a bare integer next to a key is rarely the amount; look right/below.
             spans = [sp for sp in spans if re.search(r"[.,]\d{2}$|[$¥￥元]", rest_clean[sp[0] : sp[1]])] or [
@@ -360,7 +386,7 @@ def _values_after_key(
     right = view.right_of(item.index)
     # "Total | Due: | 285.80": the key continues in the next cell; the value is further right.
     for _ in range(2):
-        if right is None or kind not in TYPED_KINDS or _typed_spans(kind, right.text):
+        if right is None or kind not in TYPED_KINDS or typed_spans(kind, right.text):
             break
         if len(right.text.strip()) > 12 or re.search(r"\d", right.text):
             break
@@ -374,7 +400,7 @@ def _values_after_key(
         if _looks_like_key(view, neighbour):
             break  # an empty value: the next thing printed is another key
         if kind in TYPED_KINDS:
-            spans = _typed_spans(kind, text)
+            spans = typed_spans(kind, text)
             if spans:
                 start, end, value = spans[-1] if kind == "amount" else spans[0]
                 found.append(Candidate(text[start:end], [neighbour.index], base * factor, source, value))
@@ -398,7 +424,7 @@ def span_candidates(view: DocView, kind: str, own_aliases: tuple[str, ...] = ())
     base = {"date": 0.55, "time": 0.5, "credit_code": 0.7, "id_card": 0.6, "train_no": 0.45, "seat": 0.6,
             "station": 0.45, "phone": 0.35, "amount": 0.2, "code": 0.2}.get(kind, 0.2)  # fmt: skip
     for item in view.lines:
-        for start, end, value in _typed_spans(kind, item.text):
+        for start, end, value in typed_spans(kind, item.text):
             text = nfkc(item.text)[start:end]
             # Earlier occurrences rank slightly higher (document dates and codes sit near the top).
             score = base - 0.1 * view.relative_y(item.index)
@@ -669,7 +695,7 @@ def finish(cands: list[Candidate], spec: FieldSpec) -> list[Candidate]:
             cand.value = normalize_value(cand.text, spec.normalize)
         if not cand.value:
             continue
-        if spec.pattern and not re.fullmatch(spec.pattern, cand.value):
+        if not spec.matches(cand.value):
             continue
         key = _squash(cand.value)
         if key in merged:

@@ -20,6 +20,7 @@ from chatocr.backends.base import LLMBackend, create_backend
 from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
+from chatocr.extract.features import DocFeatures
 from chatocr.extract.normalize import nfkc, normalize_value, strip_keys
 from chatocr.extract.prompt import (
     PROMPT_VERSION,
@@ -29,6 +30,7 @@ from chatocr.extract.prompt import (
     detect_language,
     parse_choice,
 )
+from chatocr.extract.reader import LearnedReader, load_reader
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
@@ -175,14 +177,14 @@ def stage_choose(
 
 
 def effective_strategy(options: Options) -> str:
-    """Resolve ``auto``: the embedded 135M base model lowers accuracy when it overrides the candidate ranking
-    (measured on SROIE, see benchmarks/results/extract.md), so it is consulted only when the user picks a
-    backend or model explicitly."""
+    """Resolve ``auto``: the learned reader answers on the embedded default (the 135M model lowers accuracy
+    when it overrides a ranking, see benchmarks/results/extract.md); a backend or model the user picks
+    explicitly is consulted (hybrid)."""
     strategy = options.extract.strategy
     if strategy != "auto":
         return strategy
     explicit = options.backend.name != "local" or options.backend.model is not None
-    return "hybrid" if explicit else "rules"
+    return "hybrid" if explicit else "learned"
 
 
 def stage_derive(spec: FieldSpec, full_text: str) -> FieldResult:
@@ -217,8 +219,11 @@ def grounded(raw: str, view: DocView, refs: list[int]) -> bool:
     return False
 
 
-def stage_ground(spec: FieldSpec, choice: Choice, view: DocView) -> FieldResult:
-    """Turn a choice into a FieldResult whose value is traceable to OCR lines, or null."""
+def stage_ground(spec: FieldSpec, choice: Choice, view: DocView, *, calibrated: bool = False) -> FieldResult:
+    """Turn a choice into a FieldResult whose value is traceable to OCR lines, or null.
+
+    ``calibrated``: the choice's confidence is already a calibrated probability (the learned reader)
+    and is reported as it is, instead of being scaled by the OCR confidence."""
     cand = choice.candidate
     if cand is None:
         return make_field(None, confidence=round(min(1.0, max(0.0, choice.confidence)), 4))
@@ -231,7 +236,9 @@ def stage_ground(spec: FieldSpec, choice: Choice, view: DocView) -> FieldResult:
     ocr_conf = min(view.lines[i].line.confidence for i in cand.refs) if cand.refs else 1.0
     box: Box | None = union_box([view.lines[i].line.box for i in cand.refs]) if cand.refs else None
     derived = raw if spec.type in (FieldType.date, FieldType.amount) and value != raw else None
-    confidence = max(0.0, min(1.0, choice.confidence)) * (0.5 + 0.5 * ocr_conf)
+    confidence = max(0.0, min(1.0, choice.confidence))
+    if not calibrated:
+        confidence *= 0.5 + 0.5 * ocr_conf
     return make_field(
         value,
         raw=raw,
@@ -240,6 +247,25 @@ def stage_ground(spec: FieldSpec, choice: Choice, view: DocView) -> FieldResult:
         box=box,
         derived_from=derived,
     )
+
+
+def acceptable(spec: FieldSpec, text: str) -> bool:
+    """A proposal the field can answer with: it normalises to a value and fits the field's pattern."""
+    raw = strip_keys(text, spec.aliases)
+    value = normalize_value(raw, spec.normalize) if raw else None
+    if not value:
+        return False
+    return spec.matches(value)
+
+
+def stage_read(reader: LearnedReader, doc: DocFeatures, spec: FieldSpec, schema: Schema) -> FieldResult:
+    """The learned reader's answer for one field, grounded like any other choice."""
+    answer = reader.read(doc, spec, schema.names, accept=lambda text: acceptable(spec, text))
+    if answer.proposal is None:
+        return make_field(None, confidence=round(answer.probability, 4))
+    prop = answer.proposal
+    choice = Choice(Candidate(prop.text, list(prop.refs), answer.raw_probability, "reader"), answer.probability, False)
+    return stage_ground(spec, choice, doc.view, calibrated=True)
 
 
 def ground_value(value: str, document: Document) -> bool:
@@ -293,6 +319,8 @@ class Extractor:
         language = self.language_for(schema, view.full_text)
         timings["layout"] = time.perf_counter() - t0
         fields: dict[str, FieldResult] = {}
+        if effective_strategy(self.options) == "learned":
+            return self._read_document(document, schema, view, timings)
         t_cand = t_choose = 0.0
         for spec in schema.fields:
             if not spec.extractive:
@@ -314,6 +342,26 @@ class Extractor:
             file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}
         )
         return result
+
+    def _read_document(
+        self, document: Document, schema: Schema, view: DocView, timings: dict[str, float]
+    ) -> ExtractionResult:
+        """The learned strategy: proposals once per document, then the reader per field."""
+        t0 = time.perf_counter()
+        reader = load_reader(self.options.extract.reader_model)
+        doc = DocFeatures.build(view)
+        timings["proposals"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        fields: dict[str, FieldResult] = {}
+        for spec in schema.fields:
+            if spec.extractive:
+                fields[spec.name] = stage_read(reader, doc, spec, schema)
+            else:
+                fields[spec.name] = stage_derive(spec, view.full_text)
+        timings["read"] = time.perf_counter() - t1
+        return ExtractionResult(
+            file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}
+        )
 
     def language_for(self, schema: Schema, text: str) -> str:
         if self.options.extract.language != "auto":

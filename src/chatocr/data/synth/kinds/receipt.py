@@ -16,6 +16,8 @@ from chatocr.data.synth.canvas import Canvas, run
 from chatocr.data.synth.kinds import DocKind, RenderRequest
 
 FIELDS = ("company", "date", "address", "total")
+# Printed too, and labelled (when printed) so a learned reader sees receipts asked more than the template's fields.
+EXTRA_FIELDS = ("tel", "time", "subtotal", "tax")
 
 
 @dataclass
@@ -133,6 +135,10 @@ def _print_address(
     return y
 
 
+def _phone_number(sale: Sale) -> str:
+    return sale.phone.split(":", 1)[-1].split("：", 1)[-1].strip()
+
+
 def _money(sale: Sale, value: Decimal) -> str:
     return values.amount_printed(value)
 
@@ -165,6 +171,7 @@ def render_thermal(req: RenderRequest) -> Canvas:
     for line in (sale.phone, sale.tax_id):
         canvas.text((mid, y), line, canvas.fit_font(mono, line, 740, 30), align="center")
         y += 42
+    canvas.label("tel", _phone_number(sale))
     y += 14
     canvas.text(
         (mid, y), _t(sale, rng.choice(["TAX INVOICE", "RECEIPT", "SALES RECEIPT"]), "销售小票"), bold, align="center"
@@ -175,6 +182,7 @@ def render_thermal(req: RenderRequest) -> Canvas:
         [run(_t(sale, "DATE: ", "日期：")), run(sale.date_printed, "date", sale.date_iso), run(" " + sale.time[:5])],
         font,
     )
+    canvas.label("time", sale.time[:5])
     y += 42
     canvas.text((x_left, y), _t(sale, f"RECEIPT NO: {sale.receipt_no}", f"单号：{sale.receipt_no}"), font)
     y += 42
@@ -191,11 +199,20 @@ def render_thermal(req: RenderRequest) -> Canvas:
     canvas.text((mid, y), "-" * 40, font, align="center")
     y += 46
     canvas.text((x_left, y), _t(sale, "SUBTOTAL", "小计"), font)
-    canvas.text((x_right, y), _money(sale, sale.subtotal), font, align="right")
+    canvas.text(
+        (x_right, y),
+        _money(sale, sale.subtotal),
+        font,
+        align="right",
+        name="subtotal",
+        value=values.amount_label(sale.subtotal),
+    )
     y += 44
     if sale.tax:
         canvas.text((x_left, y), "GST 6%", font)
-        canvas.text((x_right, y), _money(sale, sale.tax), font, align="right")
+        canvas.text(
+            (x_right, y), _money(sale, sale.tax), font, align="right", name="tax", value=values.amount_label(sale.tax)
+        )
         y += 44
     canvas.text((x_left, y), _t(sale, "TOTAL", "合计"), bold)
     canvas.text(
@@ -229,6 +246,7 @@ def render_sales(req: RenderRequest) -> Canvas:
     canvas.text((80, 60), sale.company, canvas.fit_font(bold_face, sale.company, 800, 46), name="company")
     y = _print_address(canvas, sale, font, 80, 130, 760, "left", 42)
     canvas.text((80, y), sale.phone, font)
+    canvas.label("tel", _phone_number(sale))
     canvas.text((1320, 60), _t(sale, "SALES RECEIPT", "收  据"), fonts.load(bold_face, 44), align="right")
     canvas.runs(
         (1320, 140),
@@ -259,10 +277,19 @@ def render_sales(req: RenderRequest) -> Canvas:
     y += 50 * len(sale.items) + 30
     if sale.tax:
         canvas.text((1080, y), "Subtotal", font, align="right")
-        canvas.text((1320, y), _money(sale, sale.subtotal), font, align="right")
+        canvas.text(
+            (1320, y),
+            _money(sale, sale.subtotal),
+            font,
+            align="right",
+            name="subtotal",
+            value=values.amount_label(sale.subtotal),
+        )
         y += 44
         canvas.text((1080, y), "Tax (6%)", font, align="right")
-        canvas.text((1320, y), _money(sale, sale.tax), font, align="right")
+        canvas.text(
+            (1320, y), _money(sale, sale.tax), font, align="right", name="tax", value=values.amount_label(sale.tax)
+        )
         y += 44
     bold = fonts.load(bold_face, 36)
     canvas.text((1080, y), _t(sale, f"Total ({sale.currency})", "合计金额"), bold, align="right")
@@ -316,7 +343,11 @@ def render_card_slip(req: RenderRequest) -> Canvas:
     day = sale.date_iso.replace("-", "/")
     canvas.runs(
         (x, y),
-        [run(_t(sale, "DATE/TIME: ", "日期时间: ")), run(day, "date", sale.date_iso), run(" " + sale.time)],
+        [
+            run(_t(sale, "DATE/TIME: ", "日期时间: ")),
+            run(day, "date", sale.date_iso),
+            run(" " + sale.time, "time", sale.time),
+        ],
         font,
     )
     y += 60
@@ -379,7 +410,9 @@ def render_check(req: RenderRequest) -> Canvas:
     y += 30
     if sale.tax:
         canvas.text((100, y), "SERVICE TAX 6%", font)
-        canvas.text((900, y), _money(sale, sale.tax), font, align="right")
+        canvas.text(
+            (900, y), _money(sale, sale.tax), font, align="right", name="tax", value=values.amount_label(sale.tax)
+        )
         y += 56
     canvas.draw.rectangle((80, y - 10, 920, y + 74), fill=(225, 225, 225))
     bold = fonts.load(bold_face, 46)
@@ -393,10 +426,13 @@ def render_check(req: RenderRequest) -> Canvas:
         value=values.amount_label(sale.total),
     )
     y += 120
-    canvas.runs((100, y), [run(sale.date_printed, "date", sale.date_iso), run("  " + sale.time)], font)
+    canvas.runs(
+        (100, y), [run(sale.date_printed, "date", sale.date_iso), run("  " + sale.time, "time", sale.time)], font
+    )
     y += 56
     y = _print_address(canvas, sale, fonts.load(face, 28), 100, y, 800, "left", 40)
     canvas.text((100, y), sale.phone, fonts.load(face, 28))
+    canvas.label("tel", _phone_number(sale))
     y += 80
     canvas.text((mid, y), _t(sale, "Thank you for dining with us!", "谢谢光临"), font, align="center")
     canvas.crop_height(int(y + 90))
@@ -406,7 +442,7 @@ def render_check(req: RenderRequest) -> Canvas:
 KIND = DocKind(
     name="receipt",
     template="receipt",
-    fields=FIELDS,
+    fields=FIELDS + EXTRA_FIELDS,
     languages=("zh", "en"),
     layouts=("thermal", "sales", "card_slip", "check"),
     render=lambda req: {

@@ -1,0 +1,398 @@
+"""Features of (field, proposal) pairs for the learned reader.
+
+Nothing here names a particular field: a field enters through its spec (its name, aliases and
+kind) and the reader learns from data how much each signal counts.  The signals:
+
+- how alike the field's name and aliases are to the printed key of the proposal: the text before
+  the value on its own line, the cell to its left, the line above it (character-level similarity,
+  so it works for Chinese and English keys and for names never seen in training);
+- whether the value fits the field's kind (a date for a date field, an amount for an amount);
+- where the value sits (position on the page, relative size, how far from its key);
+- what the value looks like (length, digits, letters, CJK, whether it is itself a key);
+- the field-specific rule generators' view (``chatocr.extract.candidates``), as one more signal.
+
+Field-independent features are computed once per document (:class:`DocFeatures`); per field only
+the name similarities and the kind fit are added, vectorised over all proposals.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from chatocr.extract.candidates import _KNOWN_KEYS, Candidate, DocView, generate
+from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
+from chatocr.extract.proposals import _SPAN_KINDS, Proposal, document_proposals
+from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
+from chatocr.fields.spec import FieldSpec
+
+FEATURES_VERSION = 3
+
+BASE_FEATURES = [
+    "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
+    "is_date", "is_amount", "is_time", "typed_kind", "n_refs",
+    "rel_y", "rel_x0", "rel_x1", "line_pos", "height_ratio",
+    "starts_line", "value_keylike", "has_colon",
+    "src_line", "src_after_key", "src_typed", "src_block", "src_row_cells", "src_rule",
+    "amount_rank", "is_max_amount", "repeats",
+]  # fmt: skip
+FIELD_FEATURES = [
+    "field_kind", "type_fit",
+    "sim_inline", "part_inline", "sim_left", "part_left", "sim_above", "part_above",
+    "sim_best", "best_relation", "sim_self", "part_self", "name_cover",
+    "gap_left", "gap_above",
+    "occ_requested", "key_ordinal", "occ_match", "n_key_lines",
+    "rule_score", "rule_rank", "rule_source",
+    "value_is_other_field", "key_is_other_field", "own_minus_other_key",
+]  # fmt: skip
+FEATURES = BASE_FEATURES + FIELD_FEATURES
+CATEGORICAL = ["typed_kind", "field_kind", "best_relation", "rule_source"]
+
+_OCCURRENCE = re.compile(r"\s*[(（]\s*(\d{1,2})\s*[)）]\s*$")
+_RULE_SOURCES = {"pair": 1, "span": 2, "position": 3, "capture": 4, "line": 5}
+# Similarity a line must reach to count as a printed key of the field (for the n-th occurrence).
+KEY_LINE_SIMILARITY = 0.8
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def squash(text: str) -> str:
+    """Compare keys without case, width, spaces, punctuation or underscores."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def field_names(spec: FieldSpec) -> tuple[list[str], int]:
+    """The squashed names a field may be printed under, and the occurrence it asks for ("姓名 (2)" -> 2)."""
+    match = _OCCURRENCE.search(spec.name)
+    occurrence = int(match.group(1)) if match else 1
+    base = spec.name[: match.start()] if match else spec.name
+    raw = [base, readable_alias(base), *spec.aliases]
+    names = [n for n in dict.fromkeys(squash(r) for r in raw) if n]
+    return names, occurrence
+
+
+def _similarities(names: list[str], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ratio, partial ratio) in 0..1 of each text against the best-matching name.  The partial ratio
+    measures containment ("名称" in "购买方名称"); a one-character text only counts by its plain ratio."""
+    if not texts or not names:
+        return np.zeros(len(texts)), np.zeros(len(texts))
+    ratio = process.cdist(names, texts, scorer=fuzz.ratio, dtype=np.float32, workers=1).max(axis=0) / 100.0
+    partial = process.cdist(names, texts, scorer=fuzz.partial_ratio, dtype=np.float32, workers=1).max(axis=0) / 100.0
+    short = np.array([len(t) < 2 for t in texts])
+    partial = np.where(short, ratio, partial)
+    empty = np.array([not t for t in texts])
+    return np.where(empty, 0.0, ratio).astype(np.float64), np.where(empty, 0.0, partial).astype(np.float64)
+
+
+def _fractions(text: str) -> tuple[float, float, float, float]:
+    n = max(1, len(text.replace(" ", "")))
+    digits = sum(ch.isdigit() for ch in text)
+    letters = [ch for ch in text if ch.isascii() and ch.isalpha()]
+    cjk = sum("\u3400" <= ch <= "\u9fff" for ch in text)
+    upper = sum(ch.isupper() for ch in letters) / len(letters) if letters else 0.0
+    return digits / n, len(letters) / n, cjk / n, upper
+
+
+def _kind_fit(kind: str, flags: np.ndarray, typed: list[str | None]) -> np.ndarray:
+    """1 when the value is of the field's kind, 0 when it is not, -1 when the kind says nothing."""
+    is_date, is_amount, is_time = flags[:, 0], flags[:, 1], flags[:, 2]
+    if kind == "date":
+        return is_date.copy()
+    if kind == "amount" or kind == "number":
+        return is_amount.copy()
+    if kind == "time":
+        return is_time.copy()
+    if kind in _SPAN_KINDS:
+        return np.array([1.0 if t == kind else 0.0 for t in typed])
+    return np.full(len(typed), -1.0)
+
+
+@dataclass
+class DocFeatures:
+    """What the reader needs of a document, computed once and shared by every field."""
+
+    view: DocView
+    proposals: list[Proposal]
+    base: np.ndarray  # (P, len(BASE_FEATURES))
+    flags: np.ndarray  # (P, 3): is_date, is_amount, is_time
+    inline_ids: np.ndarray  # (P,) index into inline_keys, -1 when none
+    left_ids: np.ndarray  # (P,) DocView line index of the cell to the left, -1 when none
+    above_ids: np.ndarray  # (P,) DocView line index above, -1 when none
+    first_ids: np.ndarray  # (P,) the proposal's first line
+    gap_left: np.ndarray
+    gap_above: np.ndarray
+    inline_keys: list[str]  # squashed
+    line_keys: list[str]  # squashed text of each line (as a key)
+    line_inline_keys: list[str]  # squashed key part of each "key: value" line ("" when none)
+    values: list[str]  # squashed proposal texts
+    context: list[str]  # squashed text around each proposal (key, left, above and two lines up)
+
+    def __post_init__(self) -> None:
+        self.context_chars = [set(c) for c in self.context]
+        self.name_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def build(cls, view: DocView, proposals: list[Proposal] | None = None) -> DocFeatures:
+        props = proposals if proposals is not None else document_proposals(view)
+        return cls._build(view, props)
+
+    @classmethod
+    def _build(cls, view: DocView, props: list[Proposal]) -> DocFeatures:
+        from chatocr.extract.proposals import _INLINE_KEY
+
+        lines = view.lines
+        n_lines = max(1, len(lines))
+        heights = [max(1.0, ln.line.bounds[3] - ln.line.bounds[1]) for ln in lines]
+        median_h = float(np.median(heights)) if heights else 1.0
+        widths = {p.page: float(p.width or 1) for p in view.document.pages}
+        line_keys = [squash(ln.text) for ln in lines]
+        line_inline_keys = []
+        for ln in lines:
+            m = _INLINE_KEY.match(nfkc(ln.text))
+            line_inline_keys.append(squash(m.group(1)) if m else "")
+        counts: dict[str, int] = {}
+        for key in line_keys:
+            counts[key] = counts.get(key, 0) + 1
+
+        amounts: list[float] = []
+        parsed_amounts: list[float | None] = []
+        rows, flags_rows = [], []
+        inline_index: dict[str, int] = {}
+        inline_ids, left_ids, above_ids, first_ids, gap_l, gap_a = [], [], [], [], [], []
+        values, context = [], []
+        for prop in props:
+            first = lines[prop.refs[0]]
+            printed = parse_amount(prop.text) if re.search(r"\d", prop.text) else None
+            value = float(printed) if printed is not None else None
+            parsed_amounts.append(value)
+            if value is not None:
+                amounts.append(value)
+        order = sorted(set(amounts), reverse=True)
+        rank = {v: i for i, v in enumerate(order)}
+        for prop, amount in zip(props, parsed_amounts, strict=True):
+            first = lines[prop.refs[0]]
+            x0, y0, x1, _ = first.line.bounds
+            height = heights[first.index]
+            page_w = widths.get(first.page, 1.0)
+            squashed = squash(prop.text)
+            digit, alpha, cjk, upper = _fractions(prop.text)
+            is_date = 1.0 if re.search(r"\d", prop.text) and parse_date(prop.text) else 0.0
+            is_amount = 1.0 if amount is not None else 0.0
+            is_time = 1.0 if parse_time(prop.text) else 0.0
+            flags_rows.append((is_date, is_amount, is_time))
+            text = prop.text.strip()
+            keylike = 1.0 if text.endswith((":", "：")) or squashed in _KNOWN_KEYS else 0.0
+            amount_rank = rank[amount] / max(1, len(order)) if amount is not None else -1.0
+            rows.append(
+                (
+                    float(np.log1p(len(text))), digit, alpha, cjk, upper, float(len(text.split())),
+                    is_date, is_amount, is_time,
+                    float(_SPAN_KINDS.index(prop.typed) + 1) if prop.typed in _SPAN_KINDS else 0.0,
+                    float(len(prop.refs)),
+                    view.relative_y(first.index), x0 / page_w, x1 / page_w, first.index / n_lines, height / median_h,
+                    0.0 if prop.inline_key else 1.0, keylike, 1.0 if re.search(r"[:：]", text) else 0.0,
+                    *(1.0 if any(s.startswith(g) for s in prop.sources) else 0.0
+                      for g in ("line", "after_key", "typed", "block", "row_cells", "rule")),
+                    amount_rank, 1.0 if amount is not None and rank[amount] == 0 else 0.0,
+                    float(counts.get(squashed, 0)),
+                )
+            )  # fmt: skip
+            if prop.inline_key:
+                key = squash(prop.inline_key)
+                inline_ids.append(inline_index.setdefault(key, len(inline_index)))
+            else:
+                inline_ids.append(-1)
+            left = view.left_of(first.index) if not prop.inline_key else None
+            above = view.above(first.index)
+            left_ids.append(left.index if left else -1)
+            above_ids.append(above.index if above else -1)
+            first_ids.append(first.index)
+            gap_l.append((x0 - left.line.bounds[2]) / height if left else -1.0)
+            gap_a.append((y0 - above.line.bounds[3]) / height if above else -1.0)
+            values.append(squashed)
+            around = [prop.inline_key]
+            around += [lines[j].text for j in (left_ids[-1], above_ids[-1]) if j >= 0]
+            around += [lines[j].text for j in range(max(0, first.index - 2), first.index)]
+            context.append(squash(" ".join(around)))
+        width = len(BASE_FEATURES)
+        return cls(
+            view=view,
+            proposals=props,
+            base=np.array(rows, dtype=np.float64).reshape(-1, width),
+            flags=np.array(flags_rows, dtype=np.float64).reshape(-1, 3),
+            inline_ids=np.array(inline_ids, dtype=np.int64),
+            left_ids=np.array(left_ids, dtype=np.int64),
+            above_ids=np.array(above_ids, dtype=np.int64),
+            first_ids=np.array(first_ids, dtype=np.int64),
+            gap_left=np.array(gap_l),
+            gap_above=np.array(gap_a),
+            inline_keys=list(inline_index),
+            line_keys=line_keys,
+            line_inline_keys=line_inline_keys,
+            values=values,
+            context=context,
+        )
+
+
+@dataclass
+class FieldRows:
+    """The feature matrix of one field over a document's proposals (plus the field's rule candidates)."""
+
+    proposals: list[Proposal]
+    matrix: np.ndarray
+    rule_candidates: list[Candidate]
+
+
+def _pick(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(ids))
+    mask = ids >= 0
+    if values.size:
+        out[mask] = values[ids[mask]]
+    return out
+
+
+def rule_proposals(view: DocView, spec: FieldSpec) -> list[Candidate]:
+    """The field-specific rule candidates, offered to the reader as proposals with their rule score."""
+    if not spec.extractive:
+        return []
+    return generate(view, spec)
+
+
+def _name_similarity(doc: DocFeatures, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(proposal texts, printed keys of the proposals) against one other asked field name: a proposal that
+    reads like another field's name is a key, and a proposal under another field's key is that field's."""
+    cached = doc.name_cache.get(name)
+    if cached is None:
+        names, _ = field_names(FieldSpec(name=name))
+        value_r, _ = _similarities(names, doc.values)
+        line_r, _ = _similarities(names, doc.line_keys)
+        inline_r, _ = _similarities(names, doc.inline_keys)
+        key_r = np.maximum.reduce(
+            [_pick(inline_r, doc.inline_ids), _pick(line_r, doc.left_ids), _pick(line_r, doc.above_ids)]
+        )
+        cached = doc.name_cache[name] = (value_r, key_r)
+    return cached
+
+
+def other_field_similarity(doc: DocFeatures, spec: FieldSpec, schema_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The most any other asked field's name resembles each proposal, and each proposal's key."""
+    n = len(doc.proposals)
+    value_other, key_other = np.zeros(n), np.zeros(n)
+    for name in schema_names:
+        if name == spec.name:
+            continue
+        value_r, key_r = _name_similarity(doc, name)
+        value_other, key_other = np.maximum(value_other, value_r[:n]), np.maximum(key_other, key_r[:n])
+    return value_other, key_other
+
+
+def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None = None) -> FieldRows:
+    """Features of every proposal for one field; the field's rule candidates join as extra proposals.
+
+    ``schema_names`` are all the fields asked of the document: the names of the others tell keys from
+    values (on a form asked 学生姓名 and 出生日期, the cell 出生日期 right of 学生姓名 is a key)."""
+    names, occurrence = field_names(spec)
+    value_other, key_other = other_field_similarity(doc, spec, schema_names or [])
+    kind = kind_of(spec)
+    rules = rule_proposals(doc.view, spec)
+    # Rule candidates map onto proposals of the same text; the others become proposals of their own.
+    by_text = {value: i for i, value in enumerate(doc.values)}
+    rule_score = np.zeros(len(doc.proposals))
+    rule_rank = np.full(len(doc.proposals), 99.0)
+    rule_source = np.zeros(len(doc.proposals))
+    extra: list[Proposal] = []
+    extra_rule: list[tuple[float, float, float]] = []
+    for rank, cand in enumerate(rules):
+        source = float(_RULE_SOURCES.get(cand.source.split(":")[0], 6))
+        key = squash(cand.text)
+        idx = by_text.get(key)
+        if idx is not None:
+            if cand.score > rule_score[idx]:
+                rule_score[idx], rule_rank[idx], rule_source[idx] = cand.score, rank, source
+        else:
+            extra.append(Proposal(cand.text, list(cand.refs), {f"rule:{cand.source}"}))
+            extra_rule.append((cand.score, float(rank), source))
+    if extra:
+        more = DocFeatures._build(doc.view, extra)
+        doc = _concat(doc, more)
+        rule_score = np.concatenate([rule_score, [r[0] for r in extra_rule]])
+        rule_rank = np.concatenate([rule_rank, [r[1] for r in extra_rule]])
+        rule_source = np.concatenate([rule_source, [r[2] for r in extra_rule]])
+        # Extra proposals are scored against the other names on their own (they are not in the cache).
+        extra_value, extra_key = other_field_similarity(more, spec, schema_names or [])
+        value_other = np.concatenate([value_other, extra_value])
+        key_other = np.concatenate([key_other, extra_key])
+
+    line_r, line_p = _similarities(names, doc.line_keys)
+    lik_r, lik_p = _similarities(names, doc.line_inline_keys)
+    key_r, key_p = _similarities(names, doc.inline_keys)
+    sim_inline, part_inline = _pick(key_r, doc.inline_ids), _pick(key_p, doc.inline_ids)
+    # A line as a key: its whole text, or its own "key:" part when it is a "key: value" line.
+    as_key_r, as_key_p = np.maximum(line_r, lik_r), np.maximum(line_p, lik_p)
+    sim_left, part_left = _pick(as_key_r, doc.left_ids), _pick(as_key_p, doc.left_ids)
+    sim_above, part_above = _pick(as_key_r, doc.above_ids), _pick(as_key_p, doc.above_ids)
+    stacked = np.stack([sim_inline, sim_left, sim_above], axis=1)
+    sim_best = stacked.max(axis=1)
+    best_relation = np.where(sim_best > 0, stacked.argmax(axis=1) + 1, 0).astype(float)
+    self_r, self_p = _similarities(names, doc.values)
+    name_chars = [set(n) for n in names]
+    cover = np.array(
+        [
+            max((len(chars & ctx) / len(chars) for chars in name_chars if chars), default=0.0)
+            for ctx in doc.context_chars
+        ]
+    )
+
+    # The n-th printed key of the field, in reading order ("姓名 (2)": the second 姓名 on the form).
+    key_lines = [i for i in range(len(doc.line_keys)) if as_key_r[i] >= KEY_LINE_SIMILARITY]
+    ordinal_of = {line: k + 1 for k, line in enumerate(key_lines)}
+    key_line = np.where(
+        best_relation == 1,
+        doc.first_ids,
+        np.where(best_relation == 2, doc.left_ids, np.where(best_relation == 3, doc.above_ids, -1)),
+    )
+    key_ordinal = np.array([float(ordinal_of.get(int(k), 0)) for k in key_line])
+    kinds = KINDS.index(kind) if kind in KINDS else 0
+    n = len(doc.proposals)
+    typed = [p.typed for p in doc.proposals]
+    field_part = np.column_stack(
+        [
+            np.full(n, float(kinds)), _kind_fit(kind, doc.flags, typed),
+            sim_inline, part_inline, sim_left, part_left, sim_above, part_above,
+            sim_best, best_relation, self_r, self_p, cover,
+            doc.gap_left, doc.gap_above,
+            np.full(n, float(occurrence)), key_ordinal, (key_ordinal == occurrence).astype(float),
+            np.full(n, float(len(key_lines))),
+            rule_score, rule_rank, rule_source,
+            value_other, key_other, sim_best - key_other,
+        ]
+    )  # fmt: skip
+    matrix = np.hstack([doc.base, field_part]) if n else np.zeros((0, len(FEATURES)))
+    return FieldRows(doc.proposals, matrix, rules)
+
+
+def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
+    """Proposals of ``a`` then ``b`` (same document); ``b``'s inline-key ids are shifted past ``a``'s."""
+    shift = len(a.inline_keys)
+    return DocFeatures(
+        view=a.view,
+        proposals=[*a.proposals, *b.proposals],
+        base=np.vstack([a.base, b.base]),
+        flags=np.vstack([a.flags, b.flags]),
+        inline_ids=np.concatenate([a.inline_ids, np.where(b.inline_ids >= 0, b.inline_ids + shift, -1)]),
+        left_ids=np.concatenate([a.left_ids, b.left_ids]),
+        above_ids=np.concatenate([a.above_ids, b.above_ids]),
+        first_ids=np.concatenate([a.first_ids, b.first_ids]),
+        gap_left=np.concatenate([a.gap_left, b.gap_left]),
+        gap_above=np.concatenate([a.gap_above, b.gap_above]),
+        inline_keys=[*a.inline_keys, *b.inline_keys],
+        line_keys=a.line_keys,
+        line_inline_keys=a.line_inline_keys,
+        values=[*a.values, *b.values],
+        context=[*a.context, *b.context],
+    )

@@ -1,0 +1,172 @@
+"""The learned reader: one trained scorer answers every field of every document.
+
+For a field, every proposal of the document (:mod:`chatocr.extract.proposals`) gets a probability
+of being the field's value from a gradient-boosted tree model (LightGBM) over the features of
+:mod:`chatocr.extract.features`.  The best proposal's probability, and its margin over the
+runner-up, go through a logistic calibration learned on held-out documents; the result is the
+probability that the answer is right.  Below the learned threshold the field is null.
+
+The model ships in the package (``extract/models/reader.txt``) with a manifest
+(``reader.json``: training data, versions, calibration, threshold).  `chatocr finetune reader`
+trains a new one; loading a model made for other features or proposals warns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chatocr.errors import OptionsError
+from chatocr.extract.features import FEATURES, FEATURES_VERSION, DocFeatures, field_rows
+from chatocr.extract.proposals import PROPOSALS_VERSION, Proposal
+from chatocr.fields.spec import FieldSpec
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "reader.txt"
+MANIFEST_FILE = "reader.json"
+
+
+class ReaderModelWarning(UserWarning):
+    """The reader model was made for other features or proposals than this chatocr computes."""
+
+
+def default_model_dir() -> Path:
+    return Path(str(resources.files("chatocr.extract") / "models"))
+
+
+@dataclass
+class Calibration:
+    """P(answer right) = sigmoid(a * logit(p_best) + b * (logit(p_best) - logit(p_second)) + c)."""
+
+    a: float = 1.0
+    b: float = 0.0
+    c: float = 0.0
+
+    def __call__(self, best: np.ndarray, second: np.ndarray) -> np.ndarray:
+        lb, ls = _logit(best), _logit(second)
+        return 1.0 / (1.0 + np.exp(-(self.a * lb + self.b * (lb - ls) + self.c)))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class ReaderAnswer:
+    proposal: Proposal | None  # None: the field is not on the document
+    probability: float  # calibrated probability that the answer (value or null) is right
+    raw_probability: float  # the scorer's probability for the best proposal
+    runner_up: Proposal | None = None
+    runner_up_probability: float = 0.0
+
+
+def calibration_inputs(scores: np.ndarray) -> tuple[float, float]:
+    """The best and second-best scorer probability of one field."""
+    if scores.size == 0:
+        return 0.0, 0.0
+    order = np.argsort(-scores)
+    best = float(scores[order[0]])
+    second = float(scores[order[1]]) if scores.size > 1 else 0.0
+    return best, second
+
+
+class LearnedReader:
+    """A loaded reader model; thread-safe to share (LightGBM prediction is re-entrant)."""
+
+    def __init__(self, model_dir: str | Path | None = None) -> None:
+        import lightgbm as lgb
+
+        folder = Path(model_dir) if model_dir is not None else default_model_dir()
+        model_path, manifest_path = folder / MODEL_FILE, folder / MANIFEST_FILE
+        if not model_path.is_file() or not manifest_path.is_file():
+            raise OptionsError(
+                f"no reader model in {folder}",
+                hint="train one with `chatocr finetune reader`, or use --strategy rules",
+            )
+        self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        self.booster = lgb.Booster(model_file=str(model_path))
+        self.check_manifest()
+        cal = self.manifest.get("calibration", {})
+        self.calibration = Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)), float(cal.get("c", 0.0)))
+        self.threshold = float(self.manifest.get("threshold", 0.5))
+
+    def check_manifest(self) -> None:
+        """Warn when the model was trained on other features or proposals than this code computes."""
+        problems = []
+        if self.manifest.get("features_version") != FEATURES_VERSION:
+            problems.append(f"features v{self.manifest.get('features_version')} (this chatocr: v{FEATURES_VERSION})")
+        if self.manifest.get("proposals_version") != PROPOSALS_VERSION:
+            problems.append(f"proposals v{self.manifest.get('proposals_version')} (this chatocr: v{PROPOSALS_VERSION})")
+        if self.manifest.get("features") != FEATURES:
+            problems.append("a different feature list")
+        if problems:
+            warnings.warn(
+                "the reader model was trained for " + "; ".join(problems) + ": its answers may be poor; "
+                "retrain it with `chatocr finetune reader`",
+                ReaderModelWarning,
+                stacklevel=2,
+            )
+
+    def scores(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        if matrix.shape[1] != self.booster.num_feature():
+            return np.zeros(matrix.shape[0])  # a mismatched model (warned at load) answers nothing
+        return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
+
+    def read(
+        self,
+        doc: DocFeatures,
+        spec: FieldSpec,
+        schema_names: list[str] | None = None,
+        accept: Callable[[str], bool] | None = None,
+    ) -> ReaderAnswer:
+        """The field's best proposal with the calibrated probability that it is right, or null.
+
+        ``schema_names``: every field asked of the document (they tell keys from values); ``accept``
+        drops proposals the field cannot answer with (a date field's non-date text)."""
+        rows = field_rows(doc, spec, schema_names)
+        scores = self.scores(rows.matrix)
+        if accept is not None and scores.size:
+            ok = np.array([accept(p.text) for p in rows.proposals])
+            scores = np.where(ok, scores, 0.0)
+        if scores.size == 0 or scores.max() <= 0.0:
+            return ReaderAnswer(None, 1.0, 0.0)
+        order = np.argsort(-scores, kind="stable")
+        best, second = calibration_inputs(scores)
+        p_right = float(self.calibration(np.array([best]), np.array([second]))[0])
+        top = rows.proposals[int(order[0])]
+        runner = rows.proposals[int(order[1])] if scores.size > 1 else None
+        if p_right < self.threshold:
+            return ReaderAnswer(None, 1.0 - p_right, best, top, best)
+        return ReaderAnswer(top, p_right, best, runner, second)
+
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, LearnedReader] = {}
+
+
+def load_reader(model_dir: str | Path | None = None) -> LearnedReader:
+    """The reader for a model folder, loaded once per process."""
+    key = str(model_dir or "")
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = LearnedReader(model_dir)
+        return _LOADED[key]
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

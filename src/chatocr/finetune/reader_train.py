@@ -1,0 +1,475 @@
+"""Train the learned reader (`chatocr finetune reader`): data -> features -> trees -> calibration.
+
+Sources are dataset folders in the shared benchmarks' layout (``images/ labels/ ocr/``; see
+:mod:`chatocr.eval.dataset`), read with their ground-truth OCR lines, and synthetic documents made
+by `chatocr data synth` (their own ground-truth lines).  For every labelled field of every document,
+every proposal is a training row; it is positive when it matches the label under the evaluation's
+tolerant rule.  Forms whose keys differ from document to document (XFUND, FUNSD) are also asked
+fields taken from other forms, labelled absent, so the reader learns to answer null.
+
+Documents are split by a hash of their id: 80% fit the tree model, 20% fit the calibration
+(the logistic map from the best score and its margin to P(answer right)) and the null threshold.
+Features are cached per source under ``cache_dir`` so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from chatocr.errors import DatasetError, OptionsError
+from chatocr.eval.dataset import DatasetItem, ground_truth_document, load_dataset
+from chatocr.eval.matching import MatchOptions, tolerant_match
+from chatocr.extract.candidates import DocView
+from chatocr.extract.extractor import acceptable
+from chatocr.extract.features import CATEGORICAL, FEATURES, FEATURES_VERSION, DocFeatures, field_rows
+from chatocr.extract.normalize import normalize_value
+from chatocr.extract.proposals import PROPOSALS_VERSION
+from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, _logit, calibration_inputs
+from chatocr.fields.lexicon import spec_from_name
+from chatocr.fields.loader import load_template
+from chatocr.fields.spec import FieldSpec, Schema
+from chatocr.files import atomic_write_bytes, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# Hard negatives kept per field (highest key similarity / rule score), plus random ones.
+HARD_NEGATIVES = 24
+RANDOM_NEGATIVES = 24
+CALIBRATION_SHARE = 0.2
+
+
+@dataclass
+class Source:
+    """One training source of a recipe."""
+
+    name: str
+    path: Path
+    kind: str = "labels"  # labels: fields from each label file; synth: the template named by the id
+    exclude_ids: set[str] = field(default_factory=set)
+    holdout_first: int = 0  # the first N ids (sorted) are development documents: never trained on
+    absent_fields: int = 0  # fields from other documents of the set asked as absent, per document
+    limit: int | None = None
+    synth: dict[str, Any] | None = None  # for kind synth: `chatocr data synth` parameters
+    # gt: the set's ground-truth lines; real: chatocr's OCR of the image (cached); both: one copy of each
+    ocr: str = "gt"
+    ocr_name: str = ""  # the OCR cache's name for the set ("xfund_zh", "train/sroie")
+    real_limit: int | None = None  # real OCR for the first N training documents only
+
+
+@dataclass
+class Recipe:
+    name: str
+    sources: list[Source]
+    params: dict[str, Any]
+    rounds: int = 400
+    seed: int = 1234
+
+
+def load_reader_recipe(path: str | Path, benchmarks: Path, cache: Path) -> Recipe:
+    """Read a reader recipe (YAML); ``{benchmarks}`` and ``{cache}`` in paths are filled in."""
+    path = Path(path)
+    if not path.is_file():
+        from importlib import resources
+
+        bundled = Path(str(resources.files("chatocr.finetune") / "reader_recipes" / f"{path.name}.yaml"))
+        if not bundled.is_file():
+            raise OptionsError(f"no reader recipe {str(path)!r}", hint="a YAML file, or the bundled name 'reader'")
+        path = bundled
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    sources = []
+    for entry in data.get("sources", []):
+        folder = Path(str(entry["path"]).format(benchmarks=benchmarks, cache=cache))
+        exclude = set(entry.get("exclude_ids", []))
+        for spec in entry.get("exclude_ids_of", []):  # e.g. the dev set's labels folder
+            exclude |= {p.stem for p in Path(str(spec).format(benchmarks=benchmarks)).glob("*.json")}
+        sources.append(
+            Source(
+                name=entry["name"],
+                path=folder,
+                kind=entry.get("kind", "labels"),
+                exclude_ids=exclude,
+                holdout_first=int(entry.get("holdout_first", 0)),
+                absent_fields=int(entry.get("absent_fields", 0)),
+                limit=entry.get("limit"),
+                synth=entry.get("synth"),
+                ocr=str(entry.get("ocr", "gt")),
+                ocr_name=str(entry.get("ocr_name", entry["name"])),
+                real_limit=entry.get("real_limit"),
+            )
+        )
+    return Recipe(
+        name=str(data.get("name", path.stem)),
+        sources=sources,
+        params=dict(data.get("lightgbm", {})),
+        rounds=int(data.get("rounds", 400)),
+        seed=int(data.get("seed", 1234)),
+    )
+
+
+def training_items(source: Source) -> list[DatasetItem]:
+    """The documents of a source that may be trained on (development ids and exclusions left out)."""
+    if source.kind == "synth":
+        from chatocr.data.synth import synthesize
+
+        synthesize(source.path, **(source.synth or {}))
+    if not source.path.is_dir():
+        raise DatasetError(f"training source {source.name}: no folder {source.path}")
+    dataset = load_dataset(source.path)
+    items = dataset.items[source.holdout_first :]
+    items = [it for it in items if it.id not in source.exclude_ids]
+    return items[: source.limit] if source.limit else items
+
+
+def schema_for(source: Source, item: DatasetItem, pool: list[str], rng: random.Random) -> tuple[Schema, dict[str, str]]:
+    """The fields asked of a training document, and for each asked name the label key it is scored against.
+
+    Synthetic documents are asked their template's fields, half of them under one of their printed keys
+    (``价税合计（小写）`` for 价税合计), and the other fields they label; forms are asked their labels' keys
+    and some keys of other forms (absent here)."""
+    if source.kind == "synth":
+        template = load_template(item.id.rsplit("_", 1)[0])
+        asked: dict[str, str] = {}
+        specs: list[FieldSpec] = []
+        for spec in template.fields:
+            if not spec.extractive:
+                continue
+            printed = [a for a in spec.aliases if len(a) > 1 and a not in asked]
+            name = rng.choice(printed) if printed and rng.random() < 0.5 else spec.name
+            asked[name] = spec.name
+            specs.append(spec.model_copy(update={"name": name}))
+        for key in [*item.labels, *sorted(item.absent)]:
+            if key not in asked.values() and key not in asked:
+                asked[key] = key
+                specs.append(spec_from_name(key))
+        return Schema(name=template.name, fields=specs), asked
+    names = list(item.labels)
+    if source.absent_fields and pool:
+        own = set(names) | set(item.absent)
+        others = [n for n in rng.sample(pool, min(len(pool), 4 * source.absent_fields)) if n not in own]
+        names += others[: source.absent_fields]
+    names = list(dict.fromkeys(names))
+    return Schema(fields=[spec_from_name(n) for n in names]), {n: n for n in names}
+
+
+def _matches(label: str, text: str, spec: FieldSpec, options: MatchOptions) -> bool:
+    if tolerant_match(label, text, options):
+        return True
+    value = normalize_value(text, spec.normalize)
+    return value is not None and value != text and tolerant_match(label, value, options)
+
+
+@dataclass
+class Rows:
+    x: list[np.ndarray] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
+    group: list[np.ndarray] = field(default_factory=list)  # one id per (document, field)
+    calib: list[np.ndarray] = field(default_factory=list)  # the rows belong to a calibration document
+    labelled: list[np.ndarray] = field(default_factory=list)  # the field has a value on the document
+    real: list[np.ndarray] = field(default_factory=list)  # the rows come from chatocr's OCR, not ground truth
+    n_groups: int = 0
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        if not self.x:
+            keys = ("x", "y", "group", "calib", "labelled", "real")
+            return {k: np.zeros((0, len(FEATURES))) if k == "x" else np.zeros(0) for k in keys}
+        return {
+            "x": np.vstack(self.x),
+            "y": np.concatenate(self.y),
+            "group": np.concatenate(self.group),
+            "calib": np.concatenate(self.calib),
+            "labelled": np.concatenate(self.labelled),
+            "real": np.concatenate(self.real),
+        }
+
+
+def is_calibration_doc(source: str, doc_id: str) -> bool:
+    digest = hashlib.sha1(f"{source}/{doc_id}".encode()).digest()
+    return digest[0] < 256 * CALIBRATION_SHARE
+
+
+def source_documents(source: Source, item: DatasetItem, number: int, ocr_root: Path) -> list[tuple[bool, Any]]:
+    """The readings of one training document: (is chatocr's OCR, Document) for ground truth and/or real OCR."""
+    from chatocr.eval.ocr_cache import cached_ocr
+    from chatocr.options import OcrOptions
+
+    out: list[tuple[bool, Any]] = []
+    if source.ocr in ("gt", "both"):
+        out.append((False, ground_truth_document(item.image)))
+    if source.ocr in ("real", "both") and (source.real_limit is None or number <= source.real_limit):
+        document, _ = cached_ocr(source.ocr_name, item.id, item.image, OcrOptions(), ocr_root)
+        out.append((True, document))
+    return out
+
+
+def source_rows(
+    source: Source, seed: int, progress: Progress | None = None, ocr_root: Path | None = None
+) -> dict[str, np.ndarray]:
+    """Feature rows of one source.  Calibration documents keep every proposal; training ones
+    keep the positives, the hardest negatives and some random ones."""
+    from chatocr.eval.ocr_cache import DEFAULT_ROOT
+
+    items = training_items(source)
+    options = load_dataset(source.path, limit=1).options.match
+    rng = random.Random(seed)
+    pool = sorted({name for it in items for name in it.labels})
+    rows = Rows()
+    started = time.perf_counter()
+    for number, item in enumerate(items, start=1):
+        try:
+            readings = source_documents(source, item, number, ocr_root or DEFAULT_ROOT)
+        except DatasetError as exc:
+            log.warning("skipping %s: %s", item.id, exc)
+            continue
+        schema, label_key = schema_for(source, item, pool, rng)
+        calib = is_calibration_doc(source.name, item.id)
+        for real, document in readings:
+            _document_rows(
+                rows, DocFeatures.build(DocView(document)), schema, label_key, item, source, options, calib, real, rng
+            )
+        if progress and (number % 25 == 0 or number == len(items)):
+            progress(f"{source.name}: {number}/{len(items)} documents ({time.perf_counter() - started:.0f} s)")
+    return rows.arrays()
+
+
+def _document_rows(
+    rows: Rows,
+    doc: DocFeatures,
+    schema: Schema,
+    label_key: dict[str, str],
+    item: DatasetItem,
+    source: Source,
+    options: MatchOptions,
+    calib: bool,
+    real: bool,
+    rng: random.Random,
+) -> None:
+    """Rows of every asked field of one reading of a document."""
+    for spec in schema.fields:
+        key = label_key[spec.name]
+        label = item.labels.get(key)
+        if label is None and not (key in item.absent or source.kind != "synth"):
+            continue
+        fr = field_rows(doc, spec, schema.names)
+        if fr.matrix.shape[0] == 0:
+            continue
+        # Proposals the field cannot answer with (not a date for a date field) are never chosen: not trained on.
+        usable = np.flatnonzero([acceptable(spec, p.text) for p in fr.proposals])
+        if usable.size == 0:
+            continue
+        y = np.array(
+            [1.0 if label is not None and _matches(label, fr.proposals[i].text, spec, options) else 0.0 for i in usable]
+        )
+        matrix = fr.matrix[usable]
+        keep = np.arange(len(y))
+        if not calib:
+            keep = _sample(matrix, y, rng)
+        rows.x.append(matrix[keep])
+        rows.y.append(y[keep])
+        rows.group.append(np.full(len(keep), rows.n_groups))
+        rows.calib.append(np.full(len(keep), 1.0 if calib else 0.0))
+        rows.labelled.append(np.full(len(keep), 1.0 if label is not None else 0.0))
+        rows.real.append(np.full(len(keep), 1.0 if real else 0.0))
+        rows.n_groups += 1
+
+
+def _sample(matrix: np.ndarray, y: np.ndarray, rng: random.Random) -> np.ndarray:
+    positives = np.flatnonzero(y > 0)
+    negatives = np.flatnonzero(y == 0)
+    if len(negatives) <= HARD_NEGATIVES + RANDOM_NEGATIVES:
+        return np.arange(len(y))
+    # Hard: the negatives that look most like an answer (key similarity, rule score).
+    hardness = matrix[negatives, FEATURES.index("sim_best")] + matrix[negatives, FEATURES.index("rule_score")]
+    hard = negatives[np.argsort(-hardness)[:HARD_NEGATIVES]]
+    rest = sorted(set(negatives.tolist()) - set(hard.tolist()))
+    sampled = rng.sample(rest, min(len(rest), RANDOM_NEGATIVES))
+    return np.array(sorted({*positives.tolist(), *hard.tolist(), *sampled}), dtype=np.int64)
+
+
+def _cache_key(source: Source, seed: int) -> str:
+    blob = json.dumps(
+        {
+            "source": source.name,
+            "path": str(source.path),
+            "exclude": sorted(source.exclude_ids),
+            "holdout": source.holdout_first,
+            "absent": source.absent_fields,
+            "limit": source.limit,
+            "synth": source.synth,
+            "ocr": [source.ocr, source.ocr_name, source.real_limit],
+            "features": FEATURES_VERSION,
+            "proposals": PROPOSALS_VERSION,
+            "names": FEATURES,
+            "seed": seed,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def cached_source_rows(
+    source: Source, seed: int, cache: Path, progress: Progress | None = None, ocr_root: Path | None = None
+) -> dict[str, np.ndarray]:
+    """``source_rows``, cached on disk: a rerun after an interruption starts at the next source."""
+    path = cache / f"rows-{source.name}-{_cache_key(source, seed)}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    arrays = source_rows(source, seed, progress, ocr_root)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
+    tmp.replace(path)
+    return arrays
+
+
+def fit_calibration(
+    scores: np.ndarray, group: np.ndarray, y: np.ndarray
+) -> tuple[Calibration, float, dict[str, float]]:
+    """Fit P(best proposal right) on calibration groups; choose the null threshold that maximises F1."""
+    from sklearn.linear_model import LogisticRegression
+
+    best_list, second_list, right = [], [], []
+    for g in np.unique(group):
+        idx = np.flatnonzero(group == g)
+        s = scores[idx]
+        best, second = calibration_inputs(s)
+        best_list.append(best)
+        second_list.append(second)
+        right.append(float(y[idx][int(np.argmax(s))] > 0))
+    b, s2, r = np.array(best_list), np.array(second_list), np.array(right)
+    lb, ls = _logit(b), _logit(s2)
+    features = np.column_stack([lb, lb - ls])
+    model = LogisticRegression(C=10.0).fit(features, r)
+    cal = Calibration(float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
+    p = cal(b, s2)
+    # The null threshold: answered fields are the ones with p >= t; F1 over all fields with a value.
+    has_value = np.array([float(y[np.flatnonzero(group == g)].max() > 0) for g in np.unique(group)])
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.linspace(0.05, 0.95, 91):
+        answered = p >= t
+        tp = float((answered & (r > 0)).sum())
+        precision = tp / max(1.0, float(answered.sum()))
+        recall = tp / max(1.0, float(has_value.sum()))
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        if f1 > best_f1 + 1e-9:
+            best_t, best_f1 = float(t), f1
+    ece = expected_calibration_error(p, r)
+    return (
+        cal,
+        best_t,
+        {"calibration_groups": float(len(r)), "ece": round(ece, 4), "f1_at_threshold": round(best_f1, 4)},
+    )
+
+
+def expected_calibration_error(p: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Mean |confidence - accuracy| over equal-width bins, weighted by bin size."""
+    if p.size == 0:
+        return 0.0
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in itertools.pairwise(edges):
+        mask = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
+        if mask.any():
+            total += mask.sum() / p.size * abs(float(p[mask].mean()) - float(right[mask].mean()))
+    return float(total)
+
+
+def train_reader(
+    recipe: Recipe,
+    out: Path,
+    cache: Path,
+    progress: Progress | None = None,
+    threads: int | None = None,
+    ocr_root: Path | None = None,
+) -> dict[str, Any]:
+    """Build rows for every source (cached), fit the trees and the calibration, write model + manifest."""
+    import lightgbm as lgb
+
+    started = time.perf_counter()
+    parts: list[dict[str, np.ndarray]] = []
+    summary: dict[str, Any] = {}
+    for source in recipe.sources:
+        arrays = cached_source_rows(source, recipe.seed, cache, progress, ocr_root)
+        offset = sum(int(p["group"].max()) + 1 for p in parts if p["group"].size)
+        arrays = {**arrays, "group": arrays["group"] + offset}
+        parts.append(arrays)
+        summary[source.name] = {
+            "rows": int(arrays["y"].size),
+            "fields": int(np.unique(arrays["group"]).size),
+            "positives": int(arrays["y"].sum()),
+        }
+    x = np.vstack([p["x"] for p in parts])
+    y = np.concatenate([p["y"] for p in parts])
+    group = np.concatenate([p["group"] for p in parts])
+    calib = np.concatenate([p["calib"] for p in parts]) > 0
+    real = np.concatenate([p["real"] for p in parts]) > 0
+    if x.shape[0] == 0 or y.sum() == 0:
+        raise DatasetError("the training sources gave no positive example", hint="check the recipe's paths")
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "num_leaves": 63,
+        "min_data_in_leaf": 40,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "verbose": -1,
+        "seed": recipe.seed,
+        "num_threads": threads or 0,
+        **recipe.params,
+    }
+    categorical = [FEATURES.index(c) for c in CATEGORICAL]
+    train_set = lgb.Dataset(x[~calib], y[~calib], feature_name=FEATURES, categorical_feature=categorical)
+    if progress:
+        progress(f"fitting {recipe.rounds} rounds on {int((~calib).sum())} rows ({int(y[~calib].sum())} positive)")
+    booster = lgb.train(params, train_set, num_boost_round=recipe.rounds)
+    # Calibrate on what the reader meets in use: chatocr's OCR, where the recipe provides it.
+    cal_rows = calib & real if (calib & real).any() else calib
+    scores = np.asarray(booster.predict(x[cal_rows]))
+    cal, threshold, cal_stats = fit_calibration(scores, group[cal_rows], y[cal_rows])
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / MODEL_FILE, booster.model_to_string())
+    importance = dict(zip(FEATURES, booster.feature_importance("gain").round(1).tolist(), strict=True))
+    manifest = {
+        "name": recipe.name,
+        "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "features_version": FEATURES_VERSION,
+        "proposals_version": PROPOSALS_VERSION,
+        "features": FEATURES,
+        "calibration": {"a": cal.a, "b": cal.b, "c": cal.c},
+        "threshold": round(threshold, 3),
+        "training": {
+            "sources": {
+                s.name: {
+                    "path": s.path.name if s.kind != "synth" else f"chatocr data synth {s.synth}",
+                    "holdout_first": s.holdout_first,
+                    "excluded_ids": len(s.exclude_ids),
+                    **summary[s.name],
+                }
+                for s in recipe.sources
+            },
+            "rounds": recipe.rounds,
+            "params": {k: v for k, v in params.items() if k != "num_threads"},
+            "calibration": cal_stats,
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+        "feature_gain": importance,
+    }
+    atomic_write_bytes(out / MANIFEST_FILE, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode())
+    return manifest

@@ -1,0 +1,167 @@
+"""The learned reader: proposals, the shipped model on fixed documents, unseen field names,
+calibrated nulls, the manifest check and the training recipe."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+from chatocr.data.synth import render_one
+from chatocr.document import Document, Line, Page, box_from_rect
+from chatocr.errors import OptionsError
+from chatocr.extract import Extractor
+from chatocr.extract.candidates import DocView
+from chatocr.extract.features import FEATURES, DocFeatures, field_rows
+from chatocr.extract.proposals import GENERATORS, document_proposals
+from chatocr.extract.reader import LearnedReader, ReaderModelWarning, default_model_dir
+from chatocr.fields import load_schema
+from chatocr.layout import order_lines
+from chatocr.options import Options
+
+LEARNED = Options.create(**{"extract.strategy": "learned"})
+
+
+def make_document(rows: list[list[tuple[str, float]]], width: int = 1200, line_height: int = 40) -> Document:
+    """A page from rows of (text, x) cells, one row every 1.5 line heights."""
+    lines = []
+    for r, cells in enumerate(rows):
+        y = 60 + r * line_height * 1.5
+        for text, x in cells:
+            w = 22 * len(text)
+            lines.append(Line(text=text, box=box_from_rect(x, y, x + w, y + line_height), confidence=0.97))
+    height = int(120 + len(rows) * line_height * 1.5)
+    return Document(file="test", pages=[Page(page=1, width=width, height=height, lines=order_lines(lines))])
+
+
+def synth_document(kind: str, layout: str, seed: int, lang: str = "zh") -> tuple[Document, dict[str, str]]:
+    """A synthetic document read through its own ground-truth lines (no OCR engine in the loop)."""
+    doc = render_one(kind, layout, seed=seed, lang=lang, degrade="none")
+    lines = []
+    for item in doc.meta["lines"]:
+        xs = [p[0] for p in item["box"]]
+        ys = [p[1] for p in item["box"]]
+        lines.append(Line(text=item["text"], box=box_from_rect(min(xs), min(ys), max(xs), max(ys)), confidence=1.0))
+    page = Page(page=1, width=doc.image.width, height=doc.image.height, lines=order_lines(lines))
+    return Document(file=doc.id, pages=[page]), doc.labels
+
+
+def test_generators_are_registered_and_cover_key_value_forms() -> None:
+    assert {"line", "after_key", "typed", "block", "row_cells"} <= set(GENERATORS)
+    document = make_document(
+        [
+            [("Invoice No: INV-20931", 40)],
+            [("Address", 40), ("12 Harbour Road,", 300)],
+            [("Kowloon Bay 88120", 300)],
+        ]
+    )
+    texts = {p.text for p in document_proposals(DocView(document))}
+    assert "INV-20931" in texts  # the part after a printed key
+    assert "12 Harbour Road, Kowloon Bay 88120" in texts  # a wrapped value joined with its second line
+
+
+def test_features_have_one_column_each_and_no_field_literals() -> None:
+    document = make_document([[("Total: 12.50", 40)], [("Date 03/04/2021", 40)]])
+    rows = field_rows(DocFeatures.build(DocView(document)), load_schema(fields="total").fields[0], ["total"])
+    assert rows.matrix.shape == (len(rows.proposals), len(FEATURES))
+    assert len(set(FEATURES)) == len(FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("kind", "layout", "seed"),
+    [
+        ("vat_invoice", "roll", 5),
+        ("train_ticket", "eticket", 3),
+        ("business_license", "registry", 2),
+        ("certificate", "table", 4),
+    ],
+)
+def test_shipped_reader_on_fixed_synthetic_documents(kind: str, layout: str, seed: int) -> None:
+    """Golden answers on fixed documents of the generator's held-out layouts (never trained on),
+    read from their own lines."""
+    document, labels = synth_document(kind, layout, seed)
+    result = Extractor(LEARNED).run_document(document, load_schema(template=kind))
+    wrong = {
+        name: (result.fields[name].value, value) for name, value in labels.items() if result.fields[name].value != value
+    }
+    assert len(wrong) <= 1, wrong
+    for name in labels:
+        field = result.fields[name]
+        if field.value is not None:
+            assert field.page == 1 and field.box is not None and 0.0 < field.confidence <= 1.0
+
+
+def test_a_field_name_no_training_label_has() -> None:
+    """Made-up keys that appear in no training set: the reader finds the value by its printed key,
+    and a made-up field that is not printed is null."""
+    document = make_document(
+        [
+            [("SHIPPING MANIFEST", 300)],
+            [("Vessel registry mark:", 40), ("KX-4471-B", 560)],
+            [("Harbour of departure:", 40), ("Port Louis", 560)],
+            [("Crew count:", 40), ("14", 560)],
+        ]
+    )
+    schema = load_schema(fields="Vessel registry mark,Harbour of departure,Quarantine officer")
+    result = Extractor(LEARNED).run_document(document, schema)
+    assert result.fields["Vessel registry mark"].value == "KX-4471-B"
+    assert result.fields["Harbour of departure"].value == "Port Louis"
+    assert result.fields["Quarantine officer"].value is None
+
+
+def test_the_key_of_another_field_is_not_a_value() -> None:
+    """A header row of keys over a row of values (a form's table): each field takes the cell under its own key."""
+    document = make_document(
+        [
+            [("学生姓名", 40), ("出生日期", 300), ("性别", 560)],
+            [("任芳芳", 40), ("2001年6月9日", 300), ("女", 560)],
+        ]
+    )
+    result = Extractor(LEARNED).run_document(document, load_schema(fields="学生姓名,出生日期,性别"))
+    assert result.fields["学生姓名"].value == "任芳芳"
+    assert result.fields["出生日期"].value == "2001-06-09"
+
+
+def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:
+    shutil.copytree(default_model_dir(), tmp_path / "model")
+    manifest_path = tmp_path / "model" / "reader.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["features_version"] = -1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.warns(ReaderModelWarning, match="features v-1"):
+        LearnedReader(tmp_path / "model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LearnedReader()  # the shipped model matches this code
+    with pytest.raises(OptionsError, match="no reader model"):
+        LearnedReader(tmp_path / "empty")
+
+
+def test_shipped_manifest_says_what_it_was_trained_on() -> None:
+    manifest = json.loads((default_model_dir() / "reader.json").read_text(encoding="utf-8"))
+    sources = manifest["training"]["sources"]
+    assert sources["sroie_train"]["excluded_ids"] >= 98  # the SROIE development receipts
+    assert sources["xfund_zh"]["holdout_first"] == 40
+    assert 0.0 < manifest["threshold"] < 1.0
+
+
+def test_training_recipe_runs_end_to_end(tmp_path: Path) -> None:
+    """`chatocr finetune reader` on a tiny synthetic set: rows, trees, calibration, a loadable model."""
+    pytest.importorskip("sklearn")
+    from chatocr.finetune.reader_train import Recipe, Source, train_reader
+
+    recipe = Recipe(
+        name="tiny",
+        sources=[Source(name="synth", path=tmp_path / "synth", kind="synth", synth={"n": 24, "seed": 3})],
+        params={"min_data_in_leaf": 5},
+        rounds=10,
+    )
+    manifest = train_reader(recipe, tmp_path / "model", tmp_path / "cache", threads=1)
+    assert manifest["training"]["sources"]["synth"]["positives"] > 0
+    reader = LearnedReader(tmp_path / "model")
+    assert reader.booster.num_feature() == len(FEATURES)
+    # A second run reuses the cached rows (resumable).
+    assert list((tmp_path / "cache").glob("rows-synth-*.npz"))
