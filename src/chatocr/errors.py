@@ -126,6 +126,8 @@ class MalformedReplyError(BackendError):
     exit_code = 13
     http_status = 502
     summary = "the language model's reply was not valid for the field spec after retries"
+    # The last invalid reply, when there was one: a caller may still use the fields it got right.
+    reply: str | None = None
 
 
 class DatasetError(ChatOCRError):

@@ -87,18 +87,35 @@ class BackendOptions(_Section):
     max_retries: int = Field(2, ge=0, le=10)
     n_threads: int | None = Field(None, ge=1, description="CPU threads for local inference")
     n_ctx: int = Field(2048, ge=256, le=32768, description="context window in tokens (local backend)")
+    context_tokens: int | None = Field(
+        None,
+        ge=512,
+        le=1_048_576,
+        description="the model's context window in tokens, which prompts are fitted to (generate strategy); "
+        "None: what the server reports (vLLM's max_model_len), else the backend's own figure",
+    )
+    max_in_flight: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="most requests one backend has in flight to its server at once (openai), shared by every "
+        "thread of the process; a GPU server batches concurrent requests, so more keeps it busy",
+    )
 
 
 class ExtractOptions(_Section):
     language: Literal["auto", "zh", "en"] = "auto"
     use_candidates: bool = Field(True, description="offer regex/layout candidates to the model")
     max_prompt_lines: int = Field(60, ge=5, description="most OCR lines sent per field group")
-    strategy: Literal["auto", "learned", "hybrid", "model", "rules"] = Field(
+    strategy: Literal["auto", "learned", "generate", "hybrid", "model", "rules"] = Field(
         "auto",
         description="learned: the trained reader scores every proposal (no language model); "
+        "generate: the model reads the whole (line-numbered) text and writes every value, which chatocr "
+        "grounds in the OCR text; "
         "hybrid: take a decisive candidate, ask the model otherwise; model: always ask; "
         "rules: the hand-set candidate ranking, never ask; "
-        "auto: hybrid when a backend or model is chosen explicitly, else learned",
+        "auto: generate on the openai and transformers backends, learned on local (hybrid when a local "
+        "model is chosen explicitly)",
     )
     reader_model: str | None = Field(
         None, description="folder holding a reader model (reader.txt + reader.json); default: the shipped one"

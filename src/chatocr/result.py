@@ -2,7 +2,10 @@
 
 ``ExtractionResult.export()`` is the `chatocr extract --format json` record:
 ``{"file": str, "fields": {NAME: {"value", "raw", "confidence", "page", "box"}}}``
-(plus ``"derived_from"`` for derived fields, when set).
+(plus ``"derived_from"`` for derived fields, when set; ``"items"`` for list fields: every value
+found, each with its own evidence, while ``"value"`` stays a string, the items joined by ``"; "``;
+``"error"`` when this one field could not be answered, e.g. ``"malformed_reply"``: the field is null
+and the rest of the document is still answered).
 """
 
 from __future__ import annotations
@@ -17,6 +20,34 @@ from chatocr.document import Box, Document
 NOT_FOUND_ZH = "未找到相关信息"  # what a UI may display for a null value
 
 
+LIST_JOINER = "; "  # a list field's items in its string ``value`` (CSV cells, matching)
+
+
+class FieldItem(BaseModel):
+    """One value of a list field (every party of a contract), with its own evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: str
+    raw: str | None = None
+    confidence: float = Field(0.0, ge=0.0, le=1.0)
+    page: int | None = None
+    box: Box | None = None
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "raw": self.raw,
+            "confidence": round(float(self.confidence), 4),
+            "page": self.page,
+            "box": _export_box(self.box),
+        }
+
+
+def _export_box(box: Box | None) -> list[list[float]] | None:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in box] if box else None
+
+
 class FieldResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -26,6 +57,10 @@ class FieldResult(BaseModel):
     page: int | None = None
     box: Box | None = None
     derived_from: str | None = Field(None, description="for derived values: the text or rule they came from")
+    items: list[FieldItem] | None = Field(None, description="list fields: every value, each with its evidence")
+    error: str | None = Field(
+        None, description="why this field could not be answered (an error code such as malformed_reply); value null"
+    )
 
     def export(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -33,10 +68,14 @@ class FieldResult(BaseModel):
             "raw": self.raw,
             "confidence": round(float(self.confidence), 4),
             "page": self.page,
-            "box": [[round(float(x), 1), round(float(y), 1)] for x, y in self.box] if self.box else None,
+            "box": _export_box(self.box),
         }
         if self.derived_from is not None:
             record["derived_from"] = self.derived_from
+        if self.items is not None:
+            record["items"] = [item.export() for item in self.items]
+        if self.error is not None:
+            record["error"] = self.error
         return record
 
 
@@ -53,6 +92,11 @@ class ExtractionResult(BaseModel):
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.export(), ensure_ascii=False, **kwargs)
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """The fields that failed (each null), by name: the document is answered, but not wholly."""
+        return {k: v.error for k, v in self.fields.items() if v.error is not None}
 
     def values(self) -> dict[str, str | None]:
         return {k: v.value for k, v in self.fields.items()}

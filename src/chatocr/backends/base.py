@@ -51,6 +51,10 @@ class LLMBackend(ABC):
     ) -> Completion:
         """Answer the chat at temperature 0, constrained to ``json_schema`` when supported."""
 
+    def context_window(self) -> int:
+        """The context the prompts must fit in (``backend.context_tokens`` or what the server says)."""
+        return self.context_tokens
+
     def count_tokens(self, text: str) -> int:
         """Rough token count used to fit prompts into ``context_tokens``."""
         return max(1, len(text.encode("utf-8")) // 3)

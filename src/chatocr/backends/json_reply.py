@@ -127,8 +127,10 @@ def complete_with_reasks(
     """
     conversation = list(messages)
     problem = ""
+    last_text: str | None = None
     for attempt in range(1, max_reasks + 2):
         completion = ask(conversation)
+        last_text = completion.text
         try:
             value = check_reply(completion.text, schema)
         except ReplyInvalid as exc:
@@ -150,7 +152,9 @@ def complete_with_reasks(
             completion.text = json.dumps(value, ensure_ascii=False)
             completion.token_logprobs = []
         return completion
-    raise MalformedReplyError(
+    error = MalformedReplyError(
         f"the {backend_name} backend's reply was still invalid after {max_reasks + 1} attempts: {problem}",
         hint="try a larger model or fewer fields per request",
     )
+    error.reply = last_text
+    raise error

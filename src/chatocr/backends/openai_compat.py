@@ -35,6 +35,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Response-format modes, strongest first (see the module docstring).
 FORMAT_MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
+# Context assumed when neither --context-tokens nor the server says: every chat model served today has at least this.
+DEFAULT_CONTEXT_TOKENS = 4096
 _MAX_BACKOFF_S = 8.0
 
 
@@ -80,6 +82,10 @@ class OpenAIBackend(LLMBackend):
         self.format_mode = FORMAT_MODES[0]
         self._logprobs_supported = True
         self._lock = threading.Lock()
+        # One bound for every thread sharing this backend (server request threads, a document's chunks).
+        self._in_flight = threading.BoundedSemaphore(self.options.max_in_flight)
+        self.context_tokens = self.options.context_tokens or DEFAULT_CONTEXT_TOKENS
+        self._context_known = self.options.context_tokens is not None
         headers = {"Content-Type": "application/json"}
         api_key = os.environ.get(self.api_key_env)
         if api_key:
@@ -165,6 +171,26 @@ class OpenAIBackend(LLMBackend):
         self.model_name = models[0]
         return self.model_name
 
+    def context_window(self) -> int:
+        """--context-tokens, else the model's ``max_model_len`` from GET /models (vLLM), else 4096."""
+        with self._lock:
+            if self._context_known:
+                return self.context_tokens
+            self._context_known = True
+        try:
+            response = self._request("GET", "/models")
+            entries = response.json()["data"] if response.status_code == 200 else []
+        except (BackendError, ValueError, KeyError, TypeError):
+            entries = []
+        wanted = self.model_name
+        for entry in entries:
+            if isinstance(entry, dict) and (wanted is None or entry.get("id") == wanted):
+                reported = entry.get("max_model_len") or entry.get("context_length")
+                if isinstance(reported, int) and reported >= 512:
+                    self.context_tokens = reported
+                break
+        return self.context_tokens
+
     # -- completion --------------------------------------------------------------------
     def _payload(self, messages: list[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> dict[str, Any]:
         chat = [{"role": m.role, "content": m.content} for m in messages]
@@ -201,7 +227,8 @@ class OpenAIBackend(LLMBackend):
         while True:
             mode, with_logprobs = self.format_mode, self._logprobs_supported
             payload = self._payload(messages, json_schema, max_tokens)
-            response = self._request("POST", "/chat/completions", payload)
+            with self._in_flight:
+                response = self._request("POST", "/chat/completions", payload)
             if response.status_code in (400, 422, 500):
                 message = _server_message(response)
                 # Servers that cannot return logprobs (llama.cpp without logits_all) say so; ask without.

@@ -49,6 +49,9 @@ MIN_RULE_SCORE = 0.3
 # grounding: partial-ratio similarity (0..100) a value must reach against its source lines.
 GROUND_MIN_SIMILARITY = 80.0
 
+# Backends whose models write values themselves under `auto` (the generate strategy).
+GENERATE_BACKENDS = ("openai", "transformers")
+
 # Share of a document's time that OCR takes in progress reports (the rest is the fields).
 OCR_SHARE = 0.8
 
@@ -178,11 +181,14 @@ def stage_choose(
 
 def effective_strategy(options: Options) -> str:
     """Resolve ``auto``: the learned reader answers on the embedded default (the 135M model lowers accuracy
-    when it overrides a ranking, see benchmarks/results/extract.md); a backend or model the user picks
-    explicitly is consulted (hybrid)."""
+    when it overrides a ranking, see benchmarks/results/extract.md); a server or checkpoint model writes the
+    values itself (generate: candidates would cap it, see issue 12); another model the user picks explicitly
+    is consulted (hybrid)."""
     strategy = options.extract.strategy
     if strategy != "auto":
         return strategy
+    if options.backend.name in GENERATE_BACKENDS:
+        return "generate"
     explicit = options.backend.name != "local" or options.backend.model is not None
     return "hybrid" if explicit else "learned"
 
@@ -321,6 +327,10 @@ class Extractor:
         fields: dict[str, FieldResult] = {}
         if effective_strategy(self.options) == "learned":
             return self._read_document(document, schema, view, timings)
+        if effective_strategy(self.options) == "generate":
+            from chatocr.extract.generation import generate_document  # imports this module
+
+            return generate_document(document, schema, view, language, self.options, lambda: self.backend, timings)
         t_cand = t_choose = 0.0
         for spec in schema.fields:
             if not spec.extractive:
