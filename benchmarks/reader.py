@@ -38,14 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chatocr.data.synth.generator import GENERATOR_VERSION
 from chatocr.eval.dataset import DatasetItem, ground_truth_document, load_dataset
-from chatocr.eval.matching import MatchOptions, normalize, tolerant_match
+from chatocr.eval.diagnosis import diagnose
+from chatocr.eval.matching import MatchOptions
 from chatocr.extract import Extractor
-from chatocr.extract.candidates import DocView, generate
-from chatocr.extract.features import DocFeatures, field_rows
-from chatocr.extract.normalize import normalize_value
 from chatocr.fields import load_schema
 from chatocr.fields.lexicon import spec_from_name
-from chatocr.fields.spec import FieldSpec, Schema
+from chatocr.fields.spec import Schema
 from chatocr.finetune.reader_train import expected_calibration_error
 from chatocr.options import Options
 from extract import DATA, cached_ocr
@@ -85,28 +83,6 @@ def document_for(base: str, item: DatasetItem, ocr: str, options: Options) -> tu
     return cached_ocr(base, item.id, item.image, options)
 
 
-def in_ocr_text(label: str, view: DocView, options: MatchOptions) -> bool:
-    """The OCR ceiling: the label is a line, a run of consecutive lines, or inside one line."""
-    target = normalize(label, options, cjk=True)
-    if not target:
-        return False
-    texts = [normalize(item.text, options, cjk=True) for item in view.lines]
-    joined = "".join(texts)
-    if target in joined:
-        return True
-    return any(tolerant_match(label, item.text, options) for item in view.lines)
-
-
-def proposed(label: str, texts: list[str], spec: FieldSpec, options: MatchOptions) -> bool:
-    for text in texts:
-        if tolerant_match(label, text, options):
-            return True
-        value = normalize_value(text, spec.normalize)
-        if value and tolerant_match(label, value, options):
-            return True
-    return False
-
-
 def run_set(name: str, ocr: str) -> dict[str, Any]:
     base, items, match, _folder = dataset_items(name)
     options = Options()
@@ -120,12 +96,11 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
         document, _ = document_for(base, item, ocr, options)
         pages += max(1, len(document.pages))
         schema = schema_for(base, item)
-        view = DocView(document)
-        doc_features = DocFeatures.build(view)
         for strategy, extractor in extractors.items():
             started = time.perf_counter()
             result = extractor.run_document(document, schema)
             seconds[strategy].append(time.perf_counter() - started)
+            causes = diagnose(result, schema, item.labels, item.absent, extractor.proposals(document, schema), match)
             for spec in schema.fields:
                 if not spec.extractive:
                     continue
@@ -148,30 +123,18 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
                     continue
                 st["labelled"] += 1
                 group["labelled"] += 1
-                right = any(tolerant_match(label, v, match) for v in (answer.value, answer.raw) if v)
+                cause = causes.get(spec.name)
                 if answer.value is not None:
                     st["predicted"] += 1
                     group["predicted"] += 1
-                conf[strategy].append((answer.confidence, float(right)))
-                if right:
+                conf[strategy].append((answer.confidence, float(cause is None)))
+                if cause is None:
                     st["right"] += 1
                     group["right"] += 1
-                    st["ocr_hit"] += 1
-                    st["proposal_hit"] += 1
-                    continue
-                if strategy == "learned":
-                    texts = [p.text for p in field_rows(doc_features, spec, schema.names).proposals]
                 else:
-                    texts = [c.text for c in generate(view, spec)]
-                if proposed(label, texts, spec, match):
-                    st["choice_miss"] += 1
-                    st["ocr_hit"] += 1
-                    st["proposal_hit"] += 1
-                elif in_ocr_text(label, view, match):
-                    st["proposal_miss"] += 1
-                    st["ocr_hit"] += 1
-                else:
-                    st["ocr_miss"] += 1
+                    st[cause] += 1
+                st["ocr_hit"] += cause != "ocr_miss"
+                st["proposal_hit"] += cause in (None, "choice_miss")
     out: dict[str, Any] = {
         "set": name,
         "documents": len(items),

@@ -193,11 +193,18 @@ def _evaluate(
     }
 
     extract = harness.make_extract_fn(options, ground_truth_ocr=ground_truth_ocr)
+    diagnose = harness.make_diagnose_fn(options, dataset.options.match)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
         task = bar.add_task(f"eval {dataset.name}", total=len(dataset))
         scored, progress = harness.evaluate(
-            dataset, schema_for, extract, run_dir, info=info, on_document=lambda item: bar.advance(task)
+            dataset,
+            schema_for,
+            extract,
+            run_dir,
+            info=info,
+            on_document=lambda item: bar.advance(task),
+            diagnose=diagnose,
         )
     stdout.print(summary_table(scored.metrics, title=f"chatocr eval {dataset.name}"))
     stderr.print(

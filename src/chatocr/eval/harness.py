@@ -8,8 +8,10 @@ from typing import Any
 
 from chatocr.errors import MissingDependencyError
 from chatocr.eval.dataset import Dataset, DatasetItem, ground_truth_document
+from chatocr.eval.matching import MatchOptions
 from chatocr.eval.report import write_outputs
 from chatocr.eval.runner import (
+    DiagnoseFn,
     ExtractFn,
     Progress,
     SchemaFor,
@@ -19,7 +21,9 @@ from chatocr.eval.runner import (
     read_predictions,
     score,
 )
+from chatocr.fields.spec import Schema
 from chatocr.options import Options
+from chatocr.result import ExtractionResult
 
 
 def make_extract_fn(options: Options, *, ground_truth_ocr: bool = False) -> ExtractFn:
@@ -42,6 +46,22 @@ def make_extract_fn(options: Options, *, ground_truth_ocr: bool = False) -> Extr
     return extract
 
 
+def make_diagnose_fn(options: Options, match: MatchOptions) -> DiagnoseFn:
+    """The error breakdown for predictions made with ``options``: OCR, proposal or choice miss."""
+    from chatocr.eval.diagnosis import diagnose
+    from chatocr.extract import Extractor
+
+    extractor = Extractor(options)
+
+    def run(item: DatasetItem, schema: Schema, result: ExtractionResult) -> dict[str, str]:
+        if result.document is None:
+            return {}
+        proposals = extractor.proposals(result.document, schema)
+        return diagnose(result, schema, item.labels, item.absent, proposals, match)
+
+    return run
+
+
 def evaluate(
     dataset: Dataset,
     schema_for: SchemaFor,
@@ -50,6 +70,7 @@ def evaluate(
     *,
     info: dict[str, Any] | None = None,
     on_document: Callable[[DatasetItem], None] | None = None,
+    diagnose: DiagnoseFn | None = None,
 ) -> tuple[Scored, Progress]:
     """Predict what ``run_dir`` lacks, then score all of the dataset's predictions and write the reports."""
     run_dir = Path(run_dir)
@@ -58,7 +79,7 @@ def evaluate(
     info.setdefault("dataset", str(dataset.root.resolve()))
     info.setdefault("dataset_size", dataset.total)
     check_run_info(run_dir, info)
-    progress = predict(dataset, schema_for, extract, run_dir, on_document=on_document)
+    progress = predict(dataset, schema_for, extract, run_dir, on_document=on_document, diagnose=diagnose)
     scored = score(dataset, read_predictions(run_dir))
     write_outputs(run_dir, scored, info, title=dataset.name)
     return scored, progress

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from chatocr.eval.diagnosis import CAUSES
 from chatocr.eval.runner import METRICS, SCORES, Scored
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,24 @@ def render_report(metrics: dict[str, Any], info: dict[str, Any], charts: list[st
             )
             + " |"
         )
+    breakdown = metrics.get("error_breakdown")
+    if breakdown:
+        total = breakdown["overall"]
+        lines += [
+            "",
+            "## Where the errors are",
+            "",
+            "OCR miss: the value is not in the OCR text; proposal miss: it is, but no proposal holds it; "
+            "choice miss: a proposal held it and another answer (or null) was chosen; false answer: an absent "
+            "field answered.",
+            "",
+            "| field | OCR miss | proposal miss | choice miss | false answer |",
+            "|---|---|---|---|---|",
+            "| **all** | " + " | ".join(str(total.get(c, 0)) for c in CAUSES) + " |",
+        ]
+        for name in names:
+            tally = breakdown["fields"].get(name, {})
+            lines.append(f"| {_cell(name)} | " + " | ".join(str(tally.get(c, 0)) for c in CAUSES) + " |")
     lines += [
         "",
         "## Confidence calibration",

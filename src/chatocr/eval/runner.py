@@ -36,6 +36,7 @@ from chatocr.errors import (
     SpecError,
 )
 from chatocr.eval.dataset import Dataset, DatasetItem
+from chatocr.eval.diagnosis import CAUSES
 from chatocr.eval.grounding import grounding_flags
 from chatocr.eval.metrics import (
     ANLS,
@@ -60,6 +61,8 @@ SCORES = "scores.json"
 
 ExtractFn = Callable[[Path, Schema, str], ExtractionResult]
 SchemaFor = Callable[[DatasetItem], "Schema | None"]
+# The cause of each wrong answer of one document (chatocr.eval.diagnosis), stored with its prediction.
+DiagnoseFn = Callable[[DatasetItem, Schema, ExtractionResult], dict[str, str]]
 
 # Errors that say nothing about one document: stop the run (it resumes later) instead of
 # recording every remaining document as failed.
@@ -136,6 +139,7 @@ def predict(
     run_dir: str | Path,
     *,
     on_document: Callable[[DatasetItem], None] | None = None,
+    diagnose: DiagnoseFn | None = None,
 ) -> Progress:
     """Extract every document of ``dataset`` that ``run_dir`` has no prediction for yet."""
     run_dir = Path(run_dir)
@@ -153,7 +157,7 @@ def predict(
             if schema is None:
                 progress.skipped.append(item.id)
             else:
-                record = _predict_one(item, schema, extract)
+                record = _predict_one(item, schema, extract, diagnose)
                 progress.failed += int("error" in record)
                 progress.predicted += 1
                 append_jsonl(path, record)
@@ -162,7 +166,9 @@ def predict(
     return progress
 
 
-def _predict_one(item: DatasetItem, schema: Schema, extract: ExtractFn) -> dict[str, Any]:
+def _predict_one(
+    item: DatasetItem, schema: Schema, extract: ExtractFn, diagnose: DiagnoseFn | None = None
+) -> dict[str, Any]:
     started = perf_counter()
     record: dict[str, Any] = {"id": item.id}
     try:
@@ -180,6 +186,8 @@ def _predict_one(item: DatasetItem, schema: Schema, extract: ExtractFn) -> dict[
         record.update(result.export())
         record["file"] = record.get("file") or str(item.image)
         record["grounded"] = grounding_flags(result)
+        if diagnose is not None:
+            record["diagnosis"] = diagnose(item, schema, result)
     record["asked"] = schema.names
     record["seconds"] = round(perf_counter() - started, 4)
     record["peak_rss_mb"] = round(current_peak_rss_mb(), 1)
@@ -273,6 +281,8 @@ def score(dataset: Dataset, records: dict[str, dict[str, Any]]) -> Scored:
     scores: dict[str, dict[str, dict[str, Any]]] = {}
     support: dict[str, int] = {}
     absent_count: dict[str, int] = {}
+    causes: dict[str, dict[str, int]] = {}
+    diagnosed = 0
     documents = errors = 0
 
     for item in dataset:
@@ -286,6 +296,11 @@ def score(dataset: Dataset, records: dict[str, dict[str, Any]]) -> Scored:
         if isinstance(record.get("peak_rss_mb"), (int, float)):
             memory.update(record["peak_rss_mb"])
         grounded = record.get("grounded") or {}
+        diagnosis = record.get("diagnosis")
+        diagnosed += isinstance(diagnosis, dict)
+        for name, cause in (diagnosis or {}).items():
+            tally = causes.setdefault(name, {})
+            tally[cause] = tally.get(cause, 0) + 1
         doc_scores: dict[str, dict[str, Any]] = {}
         for name, answer in _answers(record):
             label = item.labels.get(name)
@@ -342,6 +357,14 @@ def score(dataset: Dataset, records: dict[str, dict[str, Any]]) -> Scored:
         },
         "fields": {},
         "calibration": calibration_summary["bins"],
+        # Where the wrong answers went wrong (chatocr.eval.diagnosis); absent for runs predicted without it.
+        "error_breakdown": {
+            "documents": diagnosed,
+            "overall": {c: sum(t.get(c, 0) for t in causes.values()) for c in CAUSES},
+            "fields": causes,
+        }
+        if diagnosed
+        else None,
     }
     for name, counts in tolerant_summary["fields"].items():
         metrics["fields"][name] = {

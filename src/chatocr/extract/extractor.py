@@ -20,7 +20,7 @@ from chatocr.backends.base import LLMBackend, create_backend
 from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
-from chatocr.extract.features import DocFeatures
+from chatocr.extract.features import DocFeatures, field_rows
 from chatocr.extract.normalize import nfkc, normalize_value, strip_keys
 from chatocr.extract.prompt import (
     PROMPT_VERSION,
@@ -372,6 +372,22 @@ class Extractor:
         return ExtractionResult(
             file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}
         )
+
+    def proposals(self, document: Document, schema: Schema) -> dict[str, list[str]]:
+        """What the strategy could have answered each field with: the learned reader's proposals, or the
+        rule candidates (the error breakdown of `chatocr eval` tells proposal misses from choice misses)."""
+        view = DocView(document)
+        out: dict[str, list[str]] = {}
+        if effective_strategy(self.options) == "learned":
+            doc = DocFeatures.build(view)
+            for spec in schema.fields:
+                if spec.extractive:
+                    out[spec.name] = [p.text for p in field_rows(doc, spec, schema.names).proposals]
+            return out
+        for spec in schema.fields:
+            if spec.extractive:
+                out[spec.name] = [c.text for c in stage_candidates(view, spec, self.options)]
+        return out
 
     def language_for(self, schema: Schema, text: str) -> str:
         if self.options.extract.language != "auto":

@@ -30,7 +30,7 @@ from chatocr.extract.proposals import _SPAN_KINDS, Proposal, document_proposals
 from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -38,6 +38,7 @@ BASE_FEATURES = [
     "rel_y", "rel_x0", "rel_x1", "line_pos", "height_ratio",
     "starts_line", "value_keylike", "has_colon",
     "src_line", "src_after_key", "src_typed", "src_block", "src_row_cells", "src_rule",
+    "src_pairs_in_line", "src_spaced_key", "src_name_prefix",
     "amount_rank", "is_max_amount", "repeats",
 ]  # fmt: skip
 FIELD_FEATURES = [
@@ -197,7 +198,8 @@ class DocFeatures:
                     view.relative_y(first.index), x0 / page_w, x1 / page_w, first.index / n_lines, height / median_h,
                     0.0 if prop.inline_key else 1.0, keylike, 1.0 if re.search(r"[:：]", text) else 0.0,
                     *(1.0 if any(s.startswith(g) for s in prop.sources) else 0.0
-                      for g in ("line", "after_key", "typed", "block", "row_cells", "rule")),
+                      for g in ("line", "after_key", "typed", "block", "row_cells", "rule",
+                                "pairs_in_line", "spaced_key", "name_prefix")),
                     amount_rank, 1.0 if amount is not None and rank[amount] == 0 else 0.0,
                     float(counts.get(squashed, 0)),
                 )
@@ -291,6 +293,40 @@ def other_field_similarity(doc: DocFeatures, spec: FieldSpec, schema_names: list
     return value_other, key_other
 
 
+def name_prefix_proposals(view: DocView, names: list[str], min_chars: int = 2) -> list[Proposal]:
+    """Values glued to their key with no colon or space ("姓氏易楠壮" for "1.Surname(Familyname)(x)姓氏"):
+    a line that starts with the end of the field's name (two characters or more) proposes the rest."""
+    out = []
+    for item in view.lines:
+        text = nfkc(item.text)
+        line = squash(text)
+        best = 0
+        for name in names:
+            for size in range(min(len(name), len(line) - 1), min_chars - 1, -1):
+                if line.startswith(name[-size:]):
+                    best = max(best, size)
+                    break
+        if not best:
+            # An OCR slip in the key ("DepaItment CORPORATE AFFAIRS"): a prefix up to a space or a full stop
+            # that reads like the name.
+            for match in list(re.finditer(r"[\s.]+", text))[:6]:
+                prefix = squash(text[: match.start()])
+                if len(prefix) >= 3 and any(fuzz.ratio(prefix, name) >= 80 for name in names):
+                    value = text[match.end() :].strip(" :：")
+                    if value:
+                        out.append(Proposal(value, [item.index], {"name_prefix"}, inline_key=text[: match.start()]))
+            continue
+        # Walk the printed text to the character after the matched key (the key counts word characters only).
+        seen = cut = 0
+        while cut < len(text) and seen < best:
+            seen += 1 if _NOT_WORD.fullmatch(text[cut].casefold()) is None else 0
+            cut += 1
+        value = text[cut:].strip(" :：")
+        if value:
+            out.append(Proposal(value, [item.index], {"name_prefix"}, inline_key=text[:cut]))
+    return out
+
+
 def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None = None) -> FieldRows:
     """Features of every proposal for one field; the field's rule candidates join as extra proposals.
 
@@ -317,6 +353,12 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
         else:
             extra.append(Proposal(cand.text, list(cand.refs), {f"rule:{cand.source}"}))
             extra_rule.append((cand.score, float(rank), source))
+    seen = set(by_text) | {squash(p.text) for p in extra}
+    for prop in name_prefix_proposals(doc.view, names):
+        if squash(prop.text) not in seen:
+            seen.add(squash(prop.text))
+            extra.append(prop)
+            extra_rule.append((0.0, 99.0, 0.0))
     if extra:
         more = DocFeatures._build(doc.view, extra)
         doc = _concat(doc, more)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from chatocr.extract.candidates import TYPED_KINDS, DocLine, DocView, typed_spans
 from chatocr.extract.normalize import nfkc, trim
 
-PROPOSALS_VERSION = 1
+PROPOSALS_VERSION = 2
 
 # The relation between a value and its printed key.
 KEY_NONE, KEY_INLINE, KEY_LEFT, KEY_ABOVE = 0, 1, 2, 3
@@ -79,6 +79,53 @@ def after_inline_key(view: DocView) -> Iterable[Proposal]:
         value = _clean(match.group(2))
         if value:
             yield Proposal(value, [item.index], {"after_key"}, inline_key=_clean(match.group(1)))
+
+
+_PAIR_SEPARATORS = " ★☆□■|/;；,，"
+# A short Chinese key, a space, then its value ("现职业 法律顾问").
+_SPACED_KEY = re.compile(r"^\s*([\u4e00-\u9fff]{2,8})\s+(\S.*?)\s*$")
+
+
+@proposal_generator("pairs_in_line")
+def pairs_in_one_line(view: DocView) -> Iterable[Proposal]:
+    """Each value of a line holding several "key: value" pairs ("*职务：法定代表人★证件类型：身份证").
+
+    Between two colons sit a value and the next pair's key; where they part is not marked, so every
+    plausible cut is proposed: at a separator, or (no separator) 2-6 characters before the next colon."""
+    for item in view.lines:
+        text = nfkc(item.text)
+        colons = [m.start() for m in re.finditer(r"[:：]", text)]
+        if len(colons) < 2:
+            continue
+        for number, colon in enumerate(colons):
+            if number + 1 == len(colons):
+                values = {_clean(text[colon + 1 :])}
+            else:
+                segment = text[colon + 1 : colons[number + 1]]
+                cuts = [k for k in range(1, len(segment)) if segment[k] in _PAIR_SEPARATORS]
+                if not cuts:
+                    cuts = [len(segment) - k for k in range(2, 7) if len(segment) - k > 0]
+                values = {_clean(segment[:cut]) for cut in cuts}
+            for value in values:
+                if value:
+                    yield Proposal(value, [item.index], {"pairs_in_line"}, inline_key=_key_before(text, colon))
+
+
+def _key_before(text: str, colon: int) -> str:
+    """The key that ends at a colon: back to the previous separator or colon (at most 12 characters)."""
+    start = colon
+    while start > 0 and colon - start < 12 and text[start - 1] not in _PAIR_SEPARATORS + ":：":
+        start -= 1
+    return _clean(text[start:colon])
+
+
+@proposal_generator("spaced_key")
+def after_spaced_key(view: DocView) -> Iterable[Proposal]:
+    """A short Chinese key followed by a space and the value, with no colon."""
+    for item in view.lines:
+        match = _SPACED_KEY.match(nfkc(item.text))
+        if match and not _INLINE_KEY.match(nfkc(item.text)):
+            yield Proposal(_clean(match.group(2)), [item.index], {"spaced_key"}, inline_key=match.group(1))
 
 
 @proposal_generator("typed")
