@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from chatocr.extract.grounding import Grounder
 from chatocr.fields import load_schema
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.options import Options
-from fake_backend import FakeBackend
+from fake_backend import FakeBackend, registered_fake_backend
 from fake_openai import FakeOpenAIServer
 
 CERTIFICATE_LINES = [
@@ -207,3 +208,27 @@ def test_openai_backend_salvages_the_valid_fields_of_an_invalid_reply(server: Fa
     request = server.chat_requests[0]["json"]
     assert request["response_format"]["json_schema"]["schema"]["required"] == ["姓名", "证书编号"]
     assert len(server.chat_requests) == 2  # the backend's own re-ask, then no grounding re-ask (nothing unfound)
+
+
+def test_cli_answers_the_other_fields_and_exits_non_zero_on_a_field_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from chatocr.cli import _load_commands
+    from chatocr.cli.app import app
+    from chatocr.extract import extractor as extractor_module
+
+    _load_commands()
+    image = tmp_path / "cert.png"
+    image.write_bytes(b"not read: OCR is replaced below")
+    monkeypatch.setattr(extractor_module, "run_ocr", lambda *a, **k: make_document(CERTIFICATE_LINES, name=str(image)))
+    with registered_fake_backend() as fake:
+        fake.enqueue({"姓名": "尹怡奕", "证书编号": ["not", "a", "string"]})
+        result = CliRunner().invoke(
+            app, ["extract", str(image), "--fields", "姓名,证书编号", "--backend", "fake", "--strategy", "generate"]
+        )
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["fields"]["姓名"]["value"] == "尹怡奕"
+    assert record["fields"]["证书编号"] == {**record["fields"]["证书编号"], "value": None, "error": "malformed_reply"}
+    assert result.exit_code == 13  # malformed_reply's exit code: the run says something failed

@@ -193,12 +193,15 @@ class BatchSummary:
     failed_now: int = 0
     # Every failure among the inputs, from this run and from earlier runs of the same batch.
     failed: list[Record] = field(default_factory=list)
+    # Fields answered null because their reply failed (generate strategy), in documents extracted in this run.
+    field_errors: int = 0
+    first_field_error: str | None = None
 
     @property
     def exit_code(self) -> int:
         """0, or the exit code of the first failure's error class (as `ocr` and `extract` do)."""
         if not self.failed:
-            return 0
+            return error_class_for_code(self.first_field_error).exit_code if self.first_field_error else 0
         return error_class_for_code(self.failed[0]["error"]["code"]).exit_code
 
 
@@ -279,6 +282,9 @@ def run_batch(
             summary.failed_now += 1
         else:
             summary.succeeded += 1
+            codes = [f["error"] for f in record.get("fields", {}).values() if isinstance(f, dict) and f.get("error")]
+            summary.field_errors += len(codes)
+            summary.first_field_error = summary.first_field_error or (codes[0] if codes else None)
         if on_record:
             on_record(record)
 

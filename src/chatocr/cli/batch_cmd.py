@@ -38,7 +38,17 @@ def batch(
     api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
     strategy: Annotated[
         Strategy | None,
-        typer.Option(help="auto (default); hybrid: ask the model when candidates are not decisive; model; rules"),
+        typer.Option(
+            help="auto (default: learned on local, generate on openai/transformers); generate: the model writes "
+            "each value, chatocr grounds it; hybrid: ask the model when candidates are not decisive; model; rules"
+        ),
+    ] = None,
+    context_tokens: Annotated[
+        int | None,
+        typer.Option("--context-tokens", help="the model's context window (default: from the server, else 4096)"),
+    ] = None,
+    max_in_flight: Annotated[
+        int | None, typer.Option("--max-in-flight", help="most requests in flight to the LLM server per worker")
     ] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine")] = None,
     write_csv: Annotated[bool, typer.Option("--csv", help="also write a CSV beside the results file")] = False,
@@ -70,6 +80,8 @@ def batch(
                 "backend.base_url": base_url,
                 "backend.api_key_env": api_key_env,
                 "extract.strategy": strategy.value if strategy else None,
+                "backend.context_tokens": context_tokens,
+                "backend.max_in_flight": max_in_flight,
             },
         )
         files = find_inputs(inputs)
@@ -122,6 +134,8 @@ def batch(
     )
     if summary.failed:
         stderr.print(f"{len(summary.failed)} documents failed (use --retry-failed to run them again):")
+    if summary.field_errors:
+        stderr.print(f'{summary.field_errors} fields could not be answered (null, with "error" in their record)')
     for record in summary.failed:
         error = record["error"]
         # File names and messages are data: escaped, so "[draft].pdf" is printed as is, never read as markup.

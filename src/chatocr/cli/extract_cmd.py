@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from chatocr.cli.app import app, emit, fail, run_per_file, stderr
-from chatocr.errors import ChatOCRError
+from chatocr.errors import ChatOCRError, error_class_for_code
 
 
 class ExtractFormat(StrEnum):
@@ -22,6 +22,7 @@ class ExtractFormat(StrEnum):
 class Strategy(StrEnum):
     auto = "auto"
     learned = "learned"
+    generate = "generate"
     hybrid = "hybrid"
     model = "model"
     rules = "rules"
@@ -40,9 +41,17 @@ def extract(
     strategy: Annotated[
         Strategy | None,
         typer.Option(
-            help="auto (default: learned); learned: the trained reader; hybrid: ask the model when candidates "
-            "are not decisive; model; rules: the hand-set ranking"
+            help="auto (learned on the local backend, generate on openai/transformers); learned: the trained "
+            "reader; generate: the model writes each value, chatocr grounds it; hybrid: ask the model when "
+            "candidates are not decisive; model; rules: the hand-set ranking"
         ),
+    ] = None,
+    context_tokens: Annotated[
+        int | None,
+        typer.Option("--context-tokens", help="the model's context window (default: from the server, else 4096)"),
+    ] = None,
+    max_in_flight: Annotated[
+        int | None, typer.Option("--max-in-flight", help="most requests in flight to the LLM server (default 4)")
     ] = None,
     language: Annotated[str | None, typer.Option(help="prompt language: auto, zh, en")] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`)")] = None,
@@ -63,6 +72,8 @@ def extract(
             "backend.base_url": base_url,
             "backend.api_key_env": api_key_env,
             "extract.strategy": strategy.value if strategy else None,
+            "backend.context_tokens": context_tokens,
+            "backend.max_in_flight": max_in_flight,
             "extract.language": language,
             "ocr.engine": engine,
         }
@@ -80,8 +91,15 @@ def extract(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow([csv_cell(c) for c in ["file", *spec.names, "error"]])
 
+    field_failure = 0  # a document answered with some fields failed (null, "error" set) still fails the run
+
     def process(path: str) -> None:
+        nonlocal field_failure
         result = extractor.run(path, spec, name=path)
+        for name, code in result.field_errors.items():
+            where = escape(f"{display_name(path)}: {name}: [{code}]")
+            stderr.print(f"[red]error[/red] {where} (answered null)", highlight=False)
+            field_failure = field_failure or error_class_for_code(code).exit_code
         if writer is not None:
             # Cells are text for a spreadsheet: a value or file name starting with = + - @ is not a formula.
             writer.writerow([csv_cell(display_name(path)), *[csv_cell(result.fields[n].value) for n in spec.names], ""])
@@ -98,7 +116,7 @@ def extract(
             emit({"file": path, "error": exc.to_dict()})
 
     code = run_per_file(files, process, on_error=on_error, progress=True)
-    raise typer.Exit(code)
+    raise typer.Exit(code or field_failure)
 
 
 @app.command()
