@@ -72,14 +72,28 @@ class ReaderAnswer:
     runner_up_probability: float = 0.0
 
 
-def calibration_inputs(scores: np.ndarray) -> tuple[float, float]:
-    """The best and second-best scorer probability of one field."""
+def calibration_inputs(scores: np.ndarray, values: np.ndarray | None = None) -> tuple[float, float]:
+    """The best scorer probability of one field, and the best one of a proposal with another value.
+
+    ``values`` identifies each proposal's value: the same amount printed twice is agreement, not
+    competition; two different "Total:" amounts are competition and lower the confidence."""
     if scores.size == 0:
         return 0.0, 0.0
-    order = np.argsort(-scores)
-    best = float(scores[order[0]])
-    second = float(scores[order[1]]) if scores.size > 1 else 0.0
-    return best, second
+    top = int(np.argmax(scores))
+    best = float(scores[top])
+    others = scores if values is None else scores[values != values[top]]
+    if values is None:
+        others = np.delete(scores, top)
+    return best, float(others.max()) if others.size else 0.0
+
+
+def value_keys(texts: list[str], normalizer: str | None) -> np.ndarray:
+    """One integer per distinct value (normalised like the field, spaces and case ignored)."""
+    from chatocr.extract.features import squash
+    from chatocr.extract.normalize import normalize_value
+
+    keys: dict[str, int] = {}
+    return np.array([keys.setdefault(squash(normalize_value(t, normalizer) or t), len(keys)) for t in texts])
 
 
 class LearnedReader:
@@ -145,7 +159,7 @@ class LearnedReader:
         if scores.size == 0 or scores.max() <= 0.0:
             return ReaderAnswer(None, 1.0, 0.0)
         order = np.argsort(-scores, kind="stable")
-        best, second = calibration_inputs(scores)
+        best, second = calibration_inputs(scores, value_keys([p.text for p in rows.proposals], spec.normalize))
         p_right = float(self.calibration(np.array([best]), np.array([second]))[0])
         top = rows.proposals[int(order[0])]
         runner = rows.proposals[int(order[1])] if scores.size > 1 else None

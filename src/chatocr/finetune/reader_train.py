@@ -37,7 +37,7 @@ from chatocr.extract.extractor import acceptable
 from chatocr.extract.features import CATEGORICAL, FEATURES, FEATURES_VERSION, DocFeatures, field_rows
 from chatocr.extract.normalize import normalize_value
 from chatocr.extract.proposals import PROPOSALS_VERSION
-from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, _logit, calibration_inputs
+from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, _logit, calibration_inputs, value_keys
 from chatocr.fields.lexicon import spec_from_name
 from chatocr.fields.loader import load_template
 from chatocr.fields.spec import FieldSpec, Schema
@@ -148,7 +148,8 @@ def schema_for(source: Source, item: DatasetItem, pool: list[str], rng: random.R
         for spec in template.fields:
             if not spec.extractive:
                 continue
-            printed = [a for a in spec.aliases if len(a) > 1 and a not in asked]
+            # A user asks by a full printed name ("合计税额"), not by a fragment shared with other fields ("名称").
+            printed = [a for a in spec.aliases if len(a) >= 3 and a not in spec.name and a not in asked]
             name = rng.choice(printed) if printed and rng.random() < 0.5 else spec.name
             asked[name] = spec.name
             specs.append(spec.model_copy(update={"name": name}))
@@ -181,11 +182,12 @@ class Rows:
     calib: list[np.ndarray] = field(default_factory=list)  # the rows belong to a calibration document
     labelled: list[np.ndarray] = field(default_factory=list)  # the field has a value on the document
     real: list[np.ndarray] = field(default_factory=list)  # the rows come from chatocr's OCR, not ground truth
+    value: list[np.ndarray] = field(default_factory=list)  # which value a row proposes, within its group
     n_groups: int = 0
 
     def arrays(self) -> dict[str, np.ndarray]:
         if not self.x:
-            keys = ("x", "y", "group", "calib", "labelled", "real")
+            keys = ("x", "y", "group", "calib", "labelled", "real", "value")
             return {k: np.zeros((0, len(FEATURES))) if k == "x" else np.zeros(0) for k in keys}
         return {
             "x": np.vstack(self.x),
@@ -194,6 +196,7 @@ class Rows:
             "calib": np.concatenate(self.calib),
             "labelled": np.concatenate(self.labelled),
             "real": np.concatenate(self.real),
+            "value": np.concatenate(self.value),
         }
 
 
@@ -275,6 +278,7 @@ def _document_rows(
             [1.0 if label is not None and _matches(label, fr.proposals[i].text, spec, options) else 0.0 for i in usable]
         )
         matrix = fr.matrix[usable]
+        values = value_keys([fr.proposals[i].text for i in usable], spec.normalize)
         keep = np.arange(len(y))
         if not calib:
             keep = _sample(matrix, y, rng)
@@ -284,6 +288,7 @@ def _document_rows(
         rows.calib.append(np.full(len(keep), 1.0 if calib else 0.0))
         rows.labelled.append(np.full(len(keep), 1.0 if label is not None else 0.0))
         rows.real.append(np.full(len(keep), 1.0 if real else 0.0))
+        rows.value.append(values[keep])
         rows.n_groups += 1
 
 
@@ -338,7 +343,7 @@ def cached_source_rows(
 
 
 def fit_calibration(
-    scores: np.ndarray, group: np.ndarray, y: np.ndarray
+    scores: np.ndarray, group: np.ndarray, y: np.ndarray, values: np.ndarray
 ) -> tuple[Calibration, float, dict[str, float]]:
     """Fit P(best proposal right) on calibration groups; choose the null threshold that maximises F1."""
     from sklearn.linear_model import LogisticRegression
@@ -347,15 +352,18 @@ def fit_calibration(
     for g in np.unique(group):
         idx = np.flatnonzero(group == g)
         s = scores[idx]
-        best, second = calibration_inputs(s)
+        best, second = calibration_inputs(s, values[idx])
         best_list.append(best)
         second_list.append(second)
         right.append(float(y[idx][int(np.argmax(s))] > 0))
     b, s2, r = np.array(best_list), np.array(second_list), np.array(right)
     lb, ls = _logit(b), _logit(s2)
     features = np.column_stack([lb, lb - ls])
-    model = LogisticRegression(C=10.0).fit(features, r)
-    cal = Calibration(float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
+    if len(set(r.tolist())) < 2:
+        cal = Calibration()  # too little data to learn from (all right or all wrong): the scorer's own probability
+    else:
+        model = LogisticRegression(C=10.0).fit(features, r)
+        cal = Calibration(float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
     p = cal(b, s2)
     # The null threshold: answered fields are the ones with p >= t; F1 over all fields with a value.
     has_value = np.array([float(y[np.flatnonzero(group == g)].max() > 0) for g in np.unique(group)])
@@ -442,7 +450,8 @@ def train_reader(
     # Calibrate on what the reader meets in use: chatocr's OCR, where the recipe provides it.
     cal_rows = calib & real if (calib & real).any() else calib
     scores = np.asarray(booster.predict(x[cal_rows]))
-    cal, threshold, cal_stats = fit_calibration(scores, group[cal_rows], y[cal_rows])
+    value = np.concatenate([p["value"] for p in parts])
+    cal, threshold, cal_stats = fit_calibration(scores, group[cal_rows], y[cal_rows], value[cal_rows])
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / MODEL_FILE, booster.model_to_string())
     importance = dict(zip(FEATURES, booster.feature_importance("gain").round(1).tolist(), strict=True))

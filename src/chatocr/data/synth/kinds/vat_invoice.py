@@ -29,6 +29,8 @@ FIELDS = (
     "税额",
     "价税合计",
 )
+# Printed too and labelled where printed, so a learned reader also learns to read a column by its header.
+EXTRA_FIELDS = ("税率",)
 FORM = (150, 78, 48)  # the brown-red of printed invoice forms
 INK = (25, 25, 60)  # machine-printed values
 
@@ -201,6 +203,7 @@ def render_paper(req: RenderRequest) -> Canvas:
         canvas.text((xs[5] - 10, ty), values.amount_printed(item.price), value_font, fill=INK, align="right")
         canvas.text((xs[6] - 10, ty), values.amount_printed(item.amount), value_font, fill=INK, align="right")
         canvas.text((xs[7] - 10, ty), f"{item.rate}%", value_font, fill=INK, align="right")
+        canvas.label("税率", f"{item.rate}%")
         canvas.text((xs[8] - 10, ty), values.amount_printed(item.tax), value_font, fill=INK, align="right")
     ty = y + items_h + 8
     canvas.text((xs[0] + 120, ty), "合        计", form, fill=FORM)
@@ -318,6 +321,7 @@ def render_electronic(req: RenderRequest) -> Canvas:
     canvas.rect((x0, y, xs[-1], y + 280), outline=FORM, width=2)
     for row, item in enumerate(inv.items):
         ty = y + 14 + row * 46
+        canvas.label("税率", f"{item.rate}%")
         for col, text, align in [
             (0, item.name, "left"),
             (1, item.spec, "left"),
@@ -407,6 +411,7 @@ def render_verification(req: RenderRequest) -> Canvas:
         canvas.cell_text(cells[0], item.name, canvas.fit_font(face, item.name, 530, 26))
         canvas.cell_text(cells[1], str(item.quantity), font, align="right")
         canvas.cell_text(cells[2], f"{item.rate}%", font, align="right")
+        canvas.label("税率", f"{item.rate}%")
         canvas.cell_text(cells[3], values.amount_printed(item.amount), font, align="right")
         canvas.cell_text(cells[4], values.amount_printed(item.tax), font, align="right")
         y += 56
@@ -515,7 +520,7 @@ def render_roll(req: RenderRequest) -> Canvas:
 KIND = DocKind(
     name="vat_invoice",
     template="vat_invoice",
-    fields=FIELDS,
+    fields=FIELDS + EXTRA_FIELDS,
     languages=("zh",),
     layouts=("paper", "electronic", "verification", "roll"),
     render=lambda req: {
