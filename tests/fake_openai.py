@@ -12,8 +12,10 @@ Usage::
 Each ``POST /v1/chat/completions`` consumes the next scripted :class:`FakeReply`;
 when the queue is empty the last reply is repeated (or, with none ever queued, an
 empty JSON object is answered).  ``GET /v1/models`` lists one model, ``fake-model``.
-Set ``reject_formats`` to answer 400 to requests whose ``response_format`` type is
-in it, like servers that lack structured output.
+Set ``responder`` (request JSON -> reply content) to compute every reply instead, after
+``responder_delay_s`` (a stand-in for a model's decoding time; concurrent requests wait side
+by side, as on a batching GPU server).  Set ``reject_formats`` to answer 400 to requests whose
+``response_format`` type is in it, like servers that lack structured output.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,6 +56,9 @@ class FakeOpenAIServer:
         self.last_reply = FakeReply()
         self.requests: list[dict[str, Any]] = []  # every request: {"method", "path", "headers", "json"}
         self.reject_formats: set[str] = set()
+        self.responder: Callable[[dict[str, Any]], str | None] | None = None
+        self.responder_delay_s = 0.0
+        self.record_requests = True  # off for throughput runs: thousands of requests need not be kept
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -100,6 +106,8 @@ class FakeOpenAIServer:
                     pass  # the client gave up (timeout tests)
 
             def _record(self, payload: Any) -> None:
+                if not server.record_requests:
+                    return
                 with server._lock:
                     server.requests.append(
                         {"method": self.command, "path": self.path, "headers": dict(self.headers), "json": payload}
@@ -129,7 +137,12 @@ class FakeOpenAIServer:
                     message = f"response_format type {kind!r} is not supported by this server"
                     self._send(400, json.dumps({"error": {"message": message}}).encode())
                     return
-                reply = server._next_reply()
+                if server.responder is not None:
+                    if server.responder_delay_s:
+                        time.sleep(server.responder_delay_s)
+                    reply = FakeReply(content=server.responder(payload))
+                else:
+                    reply = server._next_reply()
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.raw_body is not None:

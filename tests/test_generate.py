@@ -232,3 +232,8 @@ def test_cli_answers_the_other_fields_and_exits_non_zero_on_a_field_error(
     assert record["fields"]["姓名"]["value"] == "尹怡奕"
     assert record["fields"]["证书编号"] == {**record["fields"]["证书编号"], "value": None, "error": "malformed_reply"}
     assert result.exit_code == 13  # malformed_reply's exit code: the run says something failed
+
+
+def test_a_short_line_inside_the_value_does_not_ground_it() -> None:
+    grounder = Grounder(DocView(make_document(["7", "Confidential Information shall be kept for five years"])))
+    assert grounder.locate("7 years", FieldSpec(name="term")) is None

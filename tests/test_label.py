@@ -85,6 +85,11 @@ def test_teacher_labels_are_validated_grounded_and_resumable(
     assert labels_a == {"company": "SHOP ABC SDN BHD", "date": "2018-03-12", "address": "NO 5 JALAN MAJU, 43000 KAJANG"}
     meta_a = json.loads((out / "meta" / "a.json").read_text(encoding="utf-8"))
     assert meta_a["dropped"] == {"total": "not grounded in the OCR text"}
+    # A generate-style training sample: the extractor's own prompt, the reply with only grounded values.
+    sample = meta_a["sample"]
+    assert sample["prompt_version"] == "generate-v1"
+    assert "[n] is the line number" in sample["messages"][1]["content"]
+    assert json.loads(sample["reply"])["total"] is None and json.loads(sample["reply"])["company"]
     assert json.loads((out / "labels" / "b.json").read_text(encoding="utf-8"))["total"] == "7.00"
     assert json.loads((out / "absent" / "b.json").read_text(encoding="utf-8")) == ["address"]
     assert (out / "rejected" / "c.json").is_file() and not (out / "images" / "c.png").exists()

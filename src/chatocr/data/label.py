@@ -35,6 +35,7 @@ from chatocr.document import Document
 from chatocr.errors import BackendError, DatasetError
 from chatocr.eval.dataset import IMAGE_SUFFIXES
 from chatocr.extract.extractor import ground_value
+from chatocr.extract.generation import GENERATE_PROMPT_VERSION
 from chatocr.extract.normalize import normalize_value, strip_keys
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.files import atomic_write_text
@@ -73,6 +74,19 @@ def teacher_schema(schema: Schema) -> dict[str, Any]:
 
 
 def teacher_messages(document: Document, schema: Schema) -> list[Message]:
+    """The extractor's own generate prompt (line-numbered layout text, field rules), so every labelled
+    document is also a generate-style training sample with exactly the text the extractor sends."""
+    from chatocr.extract.candidates import DocView
+    from chatocr.extract.generation import build_generate_prompt, document_text
+    from chatocr.extract.prompt import detect_language
+
+    view = DocView(document)
+    language = schema.language if schema.language in ("zh", "en") else detect_language(view.full_text)
+    return build_generate_prompt(schema.fields, document_text(view, language), language=language).messages
+
+
+def legacy_teacher_messages(document: Document, schema: Schema) -> list[Message]:
+    """The teacher prompt before the generate strategy (kept for comparing teachers)."""
     lines = []
     for spec in schema.fields:
         line = f"- {spec.name}"
@@ -163,8 +177,9 @@ def label_images(
             stats.skipped_done += 1
             continue
         document = ocr_cached(image, options, ocr_cache)
+        messages = teacher_messages(document, schema)
         try:
-            completion = teacher.complete(teacher_messages(document, schema), json_schema=json_schema, max_tokens=1024)
+            completion = teacher.complete(messages, json_schema=json_schema, max_tokens=1024)
             reply = json.loads(completion.text)
             if not isinstance(reply, dict):
                 raise ValueError("the reply is not a JSON object")
@@ -197,7 +212,21 @@ def label_images(
         _copy_atomic(image, out / "images" / image.name)
         atomic_write_text(out / "labels" / f"{doc_id}.json", _dump(labels))
         atomic_write_text(out / "absent" / f"{doc_id}.json", _dump(absent))
-        meta = {"id": doc_id, "template": schema.name, "teacher": model_name, "dropped": dropped, "source": str(image)}
+        # The generate-style sample: the prompt sent and the teacher's reply with only its grounded values.
+        kept = {n: reply[n] if n in labels else None for n in schema.names}
+        sample = {
+            "prompt_version": GENERATE_PROMPT_VERSION,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "reply": json.dumps(kept, ensure_ascii=False),
+        }
+        meta = {
+            "id": doc_id,
+            "template": schema.name,
+            "teacher": model_name,
+            "dropped": dropped,
+            "source": str(image),
+            "sample": sample,
+        }
         atomic_write_text(out / "meta" / f"{doc_id}.json", _dump(meta))  # last: marks the document done
         stats.labelled += 1
         if on_document:

@@ -6,7 +6,7 @@ page, box and OCR confidence of the lines that hold them.  The search is toleran
 
 - dates are compared as calendar days ("2020年9月24日" in the text grounds "2020-09-24");
 - amounts as numbers ("RM 54.50" grounds "54.5"), never by edit similarity;
-- codes and numbers (mostly digits) must keep every digit, however similar the rest;
+- every digit must be there, in order: "7 years" is not "5 years", however similar the rest;
 - other text exactly after squashing (NFKC, no whitespace, lower case), else by partial-ratio
   similarity on one line or a run of up to three consecutive lines (wrapped addresses).
 """
@@ -58,11 +58,6 @@ def squash_with_map(text: str) -> tuple[str, list[int]]:
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", nfkc(text))
-
-
-def _mostly_digits(text: str) -> bool:
-    squashed = re.sub(r"\s", "", nfkc(text))
-    return len(squashed) >= 3 and len(_digits(squashed)) * 2 >= len(squashed)
 
 
 def value_kind(spec: FieldSpec) -> str:
@@ -142,11 +137,11 @@ class Grounder:
                 return self._evidence(self._trim(refs, nfkc(joined), start, end), nfkc(joined)[start:end], 1.0)
         if exact_only or len(needle) < MIN_FUZZY_CHARS:
             return None
-        digits = _digits(needle) if _mostly_digits(text) else ""
+        digits = _digits(needle)
         best: tuple[float, int, int, int] | None = None  # (score, window, start, end)
         for w, (hay, _positions) in enumerate(self._squashed):
-            if not hay:
-                continue
+            if len(hay) < len(needle) * MIN_SIMILARITY:
+                continue  # partial_ratio would search the shorter text in the longer: "7" inside "7years"
             align = fuzz.partial_ratio_alignment(needle, hay, score_cutoff=MIN_SIMILARITY * 100)
             if align is None:
                 continue
@@ -159,6 +154,8 @@ class Grounder:
         positions = self._squashed[w][1]
         start, end = positions[d_start], positions[max(d_start, d_end - 1)] + 1
         raw = nfkc(joined)[start:end]
+        if len(squash_with_map(raw)[0]) < len(needle) * MIN_SIMILARITY:
+            return None
         if digits and digits not in _digits(raw):
-            return None  # a code or number with another digit is another value, however similar
+            return None  # another digit is another value ("5 years", a code), however similar the rest
         return self._evidence(self._trim(refs, nfkc(joined), start, end), raw, score / 100)
