@@ -61,7 +61,8 @@ def dataset_items(name: str) -> tuple[str, list[DatasetItem], MatchOptions, Path
     if base == "synth":
         from chatocr.data.synth import synthesize
 
-        synthesize(SYNTH_DEV, n=limit or 100, seed=777, layouts="heldout", degrade="mild")
+        kinds = "certificate,vat_invoice,train_ticket,business_license,receipt"  # the kinds with a template
+        synthesize(SYNTH_DEV, n=limit or 100, seed=777, kinds=kinds, layouts="heldout", degrade="mild")
         folder = SYNTH_DEV
     else:
         folder = DATA / base

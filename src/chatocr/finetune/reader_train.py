@@ -39,7 +39,7 @@ from chatocr.extract.normalize import normalize_value
 from chatocr.extract.proposals import PROPOSALS_VERSION
 from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, _logit, calibration_inputs, value_keys
 from chatocr.fields.lexicon import spec_from_name
-from chatocr.fields.loader import load_template
+from chatocr.fields.loader import list_templates, load_template
 from chatocr.fields.spec import FieldSpec, Schema
 from chatocr.files import atomic_write_bytes, atomic_write_text
 
@@ -141,8 +141,9 @@ def schema_for(source: Source, item: DatasetItem, pool: list[str], rng: random.R
     Synthetic documents are asked their template's fields, half of them under one of their printed keys
     (``价税合计（小写）`` for 价税合计), and the other fields they label; forms are asked their labels' keys
     and some keys of other forms (absent here)."""
-    if source.kind == "synth":
-        template = load_template(item.id.rsplit("_", 1)[0])
+    kind = item.id.rsplit("_", 1)[0]
+    if source.kind == "synth" and kind in list_templates():
+        template = load_template(kind)
         asked: dict[str, str] = {}
         specs: list[FieldSpec] = []
         for spec in template.fields:
@@ -158,7 +159,7 @@ def schema_for(source: Source, item: DatasetItem, pool: list[str], rng: random.R
                 asked[key] = key
                 specs.append(spec_from_name(key))
         return Schema(name=template.name, fields=specs), asked
-    names = list(item.labels)
+    names = list(item.labels) + (sorted(item.absent) if source.kind == "synth" else [])
     if source.absent_fields and pool:
         own = set(names) | set(item.absent)
         others = [n for n in rng.sample(pool, min(len(pool), 4 * source.absent_fields)) if n not in own]

@@ -15,7 +15,7 @@ from chatocr.data.synth.fonts import font_book
 from chatocr.data.synth.kinds import DocKind, RenderRequest, all_kinds
 from chatocr.errors import OptionsError
 
-GENERATOR_VERSION = 7  # bump when the same seed would give different documents
+GENERATOR_VERSION = 8  # bump when the same seed would give different documents
 LAYOUT_SPLITS = ("train", "heldout", "all")
 LANGS = ("zh", "en", "all")
 
@@ -125,8 +125,10 @@ def render(planned: PlannedDoc, degrade: str = "mild") -> SynthDocument:
     request = RenderRequest(layout=planned.layout, lang=planned.lang, rng=content_rng, fonts=font_book(), seal=seal)
     canvas = kind.render(request)
     damaged = degrade_mod.degrade(canvas.image, degrade, random.Random(planned.seed + 2))
-    labels = {name: canvas.fields[name].value for name in kind.fields if name in canvas.fields}
-    absent = [name for name in kind.fields if name not in labels]
+    # A kind with no fixed fields (kv_form) labels its own keys; a key labelled "" is absent (blank or not printed).
+    names = kind.fields or tuple(canvas.fields)
+    labels = {name: canvas.fields[name].value for name in names if name in canvas.fields and canvas.fields[name].value}
+    absent = [name for name in names if name not in labels]
     field_meta = {
         name: {
             "value": canvas.fields[name].value,

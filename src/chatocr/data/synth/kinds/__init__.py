@@ -66,6 +66,6 @@ def cn_ordinal(n: int) -> str:
 
 def all_kinds() -> dict[str, DocKind]:
     # Imported here: the kind modules import this module for DocKind and RenderRequest.
-    modules = ["certificate", "vat_invoice", "train_ticket", "business_license", "receipt"]
+    modules = ["certificate", "vat_invoice", "train_ticket", "business_license", "receipt", "kv_form"]
     kinds: list[DocKind] = [importlib.import_module(f"chatocr.data.synth.kinds.{m}").KIND for m in modules]
     return {k.name: k for k in kinds}
