@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -78,6 +81,24 @@ def test_falls_back_when_server_rejects_response_format(server: FakeOpenAIServer
     assert formats == ["json_schema", "json_object"]
     # Without json_schema enforcement the schema is spelled out in the system prompt.
     assert '"additionalProperties": false' in server.chat_requests[-1]["json"]["messages"][0]["content"]
+
+
+def test_json_object_schema_keeps_array_items_for_llama_cpp_python(server: FakeOpenAIServer) -> None:
+    # llama-cpp-python's schema-to-grammar converter drops "items" beside a list of types: send an anyOf.
+    schema = {
+        "type": "object",
+        "properties": {"party": {"type": ["array", "null"], "items": {"type": "string"}}},
+        "required": ["party"],
+        "additionalProperties": False,
+    }
+    server.reject_formats = {"json_schema"}
+    server.enqueue(content='{"party": ["Acme Corp."]}')
+    make_backend(server.url, model="m").complete(MESSAGES, json_schema=schema)
+    sent = server.chat_requests[-1]["json"]["response_format"]
+    assert sent["type"] == "json_object"
+    assert sent["schema"]["properties"]["party"] == {
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]
+    }
 
 
 def test_api_key_read_from_named_env_var(server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,3 +266,156 @@ def test_real_llama_cpp_server_answers_schema_constrained(llama_server: str) -> 
     # Same question, same answer: temperature 0.
     assert backend.complete(messages, json_schema=schema, max_tokens=48).text == completion.text
     backend.close()
+
+
+# -- the generate strategy end to end through the real server (plumbing, not accuracy) ----------
+
+RECEIPT_LINES = [
+    "KEDAI BARU ENTERPRISE",
+    "NO 12 JALAN MAJU, 43000 KAJANG",
+    "TEL: 03-8736 1234",
+    "DATE: 25/12/2018",
+    "ITEM: BREAD 3.50",
+    "ITEM: MILK 5.50",
+    "TOTAL: 9.00",
+]
+RECEIPT_SCHEMA = """\
+name: plumbing
+language: en
+fields:
+  - {name: company, description: the shop that issued the receipt, type: text}
+  - {name: date, description: the date of the purchase, type: date, aliases: [DATE], normalize: date_iso}
+  - {name: total, description: the total paid, type: amount, aliases: [TOTAL], normalize: amount}
+  - {name: items, description: every item bought, type: list, aliases: [ITEM]}
+  - {name: vessel_registry_mark, description: the ship's registry mark, type: text}
+"""
+
+
+def _receipt_document(name: str) -> Any:
+    from chatocr.document import Document, Line, Page, box_from_rect
+
+    lines = [
+        Line(text=t, box=box_from_rect(40, 30 + 40 * i, 40 + 14 * len(t), 60 + 40 * i), confidence=0.93)
+        for i, t in enumerate(RECEIPT_LINES)
+    ]
+    return Document(file=name, pages=[Page(page=1, width=600, height=40 * len(lines) + 60, lines=lines)])
+
+
+def _squash(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+def _assert_grounded(value: dict[str, Any], name: str) -> None:
+    """A non-null value (or list item) is text of the receipt (the value is what its raw text says), on
+    page 1, boxed by the line(s) it came from: nothing the model invented comes back."""
+    from rapidfuzz import fuzz
+
+    from chatocr.document import union_box
+    from chatocr.extract.normalize import parse_amount, parse_date
+
+    assert value["raw"] and _squash(value["raw"]) in _squash(" ".join(RECEIPT_LINES)), (name, value)
+    if name == "date":
+        assert parse_date(value["raw"]) == value["value"], (name, value)
+    elif name == "total":
+        assert parse_amount(value["raw"]) == value["value"], (name, value)
+    else:
+        assert fuzz.ratio(_squash(value["value"]), _squash(value["raw"])) >= 80, (name, value)
+    assert value["page"] == 1, (name, value)
+    doc = _receipt_document("x")
+    line_boxes = [line.box for line in doc.pages[0].lines]
+    runs = [union_box(line_boxes[i : i + n]) for n in (1, 2, 3) for i in range(len(line_boxes) - n + 1)]
+    assert value["box"] in [[[float(x), float(y)] for x, y in box] for box in runs], (name, value)
+    assert 0 < value["confidence"] <= 1, (name, value)
+
+
+def _run_generate_cli(llama_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from typer.testing import CliRunner
+
+    from chatocr.cli import _load_commands
+    from chatocr.cli.app import app
+    from chatocr.extract import extractor as extractor_module
+
+    _load_commands()
+    image = tmp_path / "receipt.png"
+    image.write_bytes(b"not read: the OCR is replaced below (the server is the subject here)")
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(RECEIPT_SCHEMA, encoding="utf-8")
+    monkeypatch.setattr(extractor_module, "run_ocr", lambda *a, **k: _receipt_document(str(image)))
+    args = ["extract", str(image), "--schema", str(schema), "--backend", "openai", "--base-url", llama_server,
+            "--strategy", "generate", "--context-tokens", "2048", "--language", "en"]  # fmt: skip
+    return CliRunner().invoke(app, args)
+
+
+@pytest.mark.slow
+def test_generate_strategy_through_the_real_server(
+    llama_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`chatocr extract --strategy generate --backend openai` against llama-cpp-python's server: whatever the
+    135M model writes, the record has exactly the asked keys and every value it keeps is grounded."""
+    sent: list[dict[str, Any]] = []
+    replies: list[str] = []
+    original = OpenAIBackend._ask_once
+
+    def spy(self: OpenAIBackend, messages: list[Message], json_schema: Any, max_tokens: int) -> Any:
+        sent.append({"messages": messages, "json_schema": json_schema, "max_tokens": max_tokens})
+        completion = original(self, messages, json_schema, max_tokens)
+        replies.append(completion.text)
+        return completion
+
+    monkeypatch.setattr(OpenAIBackend, "_ask_once", spy)
+    result = _run_generate_cli(llama_server, tmp_path, monkeypatch)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    names = ["company", "date", "total", "items", "vessel_registry_mark"]
+    assert list(record["fields"]) == names and "error" not in record, record
+    # The request is the generate prompt: line-numbered text, one schema property per field, an array for the list.
+    assert sent and "[0]KEDAI BARU ENTERPRISE" in sent[0]["messages"][-1].content
+    assert sent[0]["json_schema"]["required"] == names
+    assert sent[0]["json_schema"]["properties"]["items"]["type"] == ["array", "null"]
+    assert replies and all(isinstance(json.loads(reply), dict) for reply in replies[:1]), replies
+    for name, field in record["fields"].items():
+        if field["value"] is None:
+            assert field["box"] is None and field["page"] is None and field["confidence"] == 0.0, (name, field)
+        elif name == "items":
+            assert field["items"], field
+            for item in field["items"]:
+                _assert_grounded(item, name)
+        else:
+            _assert_grounded(field, name)
+        assert field.get("error") in (None, "malformed_reply"), (name, field)
+    # What the model wrote last for a field and the grounding cannot find in the receipt comes back null.
+    from chatocr.extract.candidates import DocView
+    from chatocr.extract.grounding import Grounder
+    from chatocr.fields import load_schema
+
+    grounder = Grounder(DocView(_receipt_document("x")))
+    specs = load_schema(schema=str(tmp_path / "schema.yaml"))
+    last: dict[str, Any] = {}
+    for reply in replies:
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(reply)
+            last.update(parsed if isinstance(parsed, dict) else {})
+    for name, written in last.items():
+        if isinstance(written, str) and grounder.locate(written, specs.field(name)) is None:
+            assert record["fields"][name]["value"] is None, (name, written, record["fields"][name])
+    failed = any(field.get("error") for field in record["fields"].values())
+    assert result.exit_code == (13 if failed else 0), result.output
+
+
+@pytest.mark.slow
+def test_generate_strategy_truncated_reply_nulls_fields_not_the_document(
+    llama_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply cut off by the token budget is no JSON: every extractive field is null with
+    "error": "malformed_reply", the document still gets its record, and the exit code says so."""
+    from chatocr.extract import generation
+
+    monkeypatch.setattr(generation, "REPLY_TOKENS_PER_FIELD", 0)  # 16 tokens for five keys: always cut off
+    monkeypatch.setattr(generation, "REPLY_TOKENS_PER_LIST_FIELD", 0)
+    result = _run_generate_cli(llama_server, tmp_path, monkeypatch)
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "error" not in record and record["file"].endswith("receipt.png"), record
+    assert list(record["fields"]) == ["company", "date", "total", "items", "vessel_registry_mark"]
+    for name, field in record["fields"].items():
+        assert field["value"] is None and field["error"] == "malformed_reply", (name, field)
+    assert result.exit_code == 13  # malformed_reply: the run says something failed

@@ -26,6 +26,7 @@ from typing import Any
 
 from chatocr.backends.base import BACKENDS, Completion, LLMBackend, Message
 from chatocr.backends.json_reply import complete_with_reasks, schema_instruction
+from chatocr.backends.local import grammar_schema
 from chatocr.errors import BackendError, BackendTimeoutError, BackendUnavailableError, OptionsError
 from chatocr.options import BackendOptions
 
@@ -211,7 +212,10 @@ class OpenAIBackend(LLMBackend):
                 "json_schema": {"name": "fields", "schema": json_schema, "strict": True},
             }
         elif self.format_mode == "json_object_schema":
-            payload["response_format"] = {"type": "json_object", "schema": json_schema}
+            # llama-cpp-python's server turns this schema into a grammar with the converter the local
+            # backend uses, which drops "items" (and string bounds) beside a list of types: an array
+            # field would admit any items.  Split as for the local backend, every constraint holds.
+            payload["response_format"] = {"type": "json_object", "schema": grammar_schema(json_schema)}
         elif self.format_mode == "json_object":
             payload["response_format"] = {"type": "json_object"}
         if self.format_mode != "json_schema":
