@@ -160,3 +160,60 @@ def test_samples_use_exactly_the_extractors_prompt() -> None:
     answer = json.loads(by_field["total"].messages[-1]["content"])["total"]
     offered = by_field["total"].messages[1]["content"].split("Candidates:\n")[1].split("\n\n")[0].splitlines()
     assert offered[answer].endswith("45.60")
+
+
+def test_list_fields_are_arrays_in_the_generate_sample(tmp_path: Path) -> None:
+    """A list field is asked as the generate prompt asks it (an array of strings), keeps its grounded items
+    (the label joins them as the extractor's value does) and is an array in the training sample."""
+    from chatocr.backends.json_reply import schema_errors
+    from chatocr.extract.generation import generate_schema
+    from chatocr.fields.spec import FieldSpec, FieldType, Schema
+
+    texts = ["MEGA MART", "ITEM: BREAD 3.50", "ITEM: MILK 5.50", "TOTAL 9.00"]
+    folder, cache = tmp_path / "images", tmp_path / "ocr"
+    folder.mkdir()
+    image = folder / "d.png"
+    Image.new("RGB", (420, 160), "white").save(image)
+    schema = Schema(
+        name="items",
+        fields=[
+            FieldSpec(name="company", type=FieldType.text),
+            FieldSpec(name="items", type=FieldType.list, aliases=["ITEM"], description="every item bought"),
+            FieldSpec(name="payments", type=FieldType.list),
+        ],
+    )
+    with FakeOpenAIServer() as server:
+        options = Options.create(
+            None,
+            **{"backend.name": "openai", "backend.model": "fake-model", "backend.max_retries": 0,
+               "backend.base_url": server.url},
+        )  # fmt: skip
+        target = ocr_cache_path(image, options, cache)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(_document(image.name, texts).model_dump_json(), encoding="utf-8")
+        # One item printed with its key, one as printed, one invented; the payments all invented.
+        server.enqueue(json.dumps({"company": "MEGA MART", "items": ["ITEM: BREAD 3.50", "MILK 5.50", "CAVIAR 99.00"],
+                                   "payments": ["VISA 9.00 **** 4242"]}))  # fmt: skip
+        stats = label_images(folder, tmp_path / "out", schema, options, ocr_cache=cache)
+        sent = server.chat_requests[0]["json"]
+    assert stats.labelled == 1 and stats.fields_kept == 2 and stats.fields_dropped == 1
+    # The teacher is asked with the generate prompt's schema: the list fields are arrays of strings.
+    assert teacher_schema(schema) == generate_schema(schema.fields)
+    asked = sent["response_format"]["json_schema"]["schema"]
+    assert asked["properties"]["items"] == {"type": ["array", "null"], "items": {"type": "string"}}
+    assert "JSON array of strings" in sent["messages"][-1]["content"]
+
+    labels = json.loads((tmp_path / "out" / "labels" / "d.json").read_text(encoding="utf-8"))
+    assert labels == {"company": "MEGA MART", "items": "BREAD 3.50; MILK 5.50"}
+    meta = json.loads((tmp_path / "out" / "meta" / "d.json").read_text(encoding="utf-8"))
+    assert meta["dropped"] == {"payments": "not grounded in the OCR text"}
+    assert meta["dropped_items"] == {"items": 1}
+    reply = json.loads(meta["sample"]["reply"])
+    assert reply == {"company": "MEGA MART", "items": ["BREAD 3.50", "MILK 5.50"], "payments": None}
+    assert schema_errors(reply, generate_schema(schema.fields)) == []
+
+    doc = _document("d.png", texts)
+    items = schema.field("items")
+    assert check_answer(items, ["MILK 5.50", "MILK 5.50"], doc) == ("MILK 5.50", None)  # an item once
+    assert check_answer(items, [], doc) == (None, None) and check_answer(items, None, doc) == (None, None)
+    assert check_answer(items, ["CAVIAR 99.00"], doc) == (None, "not grounded in the OCR text")

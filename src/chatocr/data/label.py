@@ -5,16 +5,20 @@ For each image of ``--images`` (sorted by name), chatocr's own OCR reads it (cac
 shown the layout text and asked for every field of the schema as printed (JSON schema enforced
 where the server supports it), and each answer is checked:
 
-- the reply is a JSON object with exactly the schema's keys, each a string or null;
+- the reply is a JSON object with exactly the schema's keys, each a string or null (a list field an
+  array of strings or null: the generate prompt's schema);
 - an extractive field's value must be grounded: found (fuzzily, tolerant to OCR slips) in the OCR
   text, otherwise the field is dropped (an invented value must never become a label);
 - an enum field's value must be one of its choices;
-- a value that must normalise (dates, amounts) and does not is dropped.
+- a value that must normalise (dates, amounts) and does not is dropped;
+- a list field keeps the items that are grounded (an invented item is dropped, the field only when
+  none is left); its label is the items joined with ``"; "`` as the extractor's value is.
 
 The output folder has the dataset layout the evaluation and ``chatocr data samples`` read:
 ``images/`` (a copy), ``labels/<id>.json`` (kept values, normalised as the label conventions say),
 ``absent/<id>.json`` (fields the teacher answered null), ``meta/<id>.json`` (teacher, dropped fields
-and why; written last, so it marks a finished document) and ``rejected/<id>.json`` for documents
+and why, the generate-style training sample: prompt and grounded reply, list fields as arrays; written
+last, so it marks a finished document) and ``rejected/<id>.json`` for documents
 whose reply could not be used at all.  A rerun skips finished and rejected ids, so an interrupted
 run resumes where it stopped; every file is written atomically.
 """
@@ -35,11 +39,12 @@ from chatocr.document import Document
 from chatocr.errors import BackendError, DatasetError
 from chatocr.eval.dataset import IMAGE_SUFFIXES
 from chatocr.extract.extractor import ground_value
-from chatocr.extract.generation import GENERATE_PROMPT_VERSION
+from chatocr.extract.generation import GENERATE_PROMPT_VERSION, generate_schema
 from chatocr.extract.normalize import normalize_value, strip_keys
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.files import atomic_write_text
 from chatocr.options import Options
+from chatocr.result import LIST_JOINER
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +68,9 @@ class LabelStats:
 
 
 def teacher_schema(schema: Schema) -> dict[str, Any]:
-    """Every field a string or null; enum fields restricted to their choices."""
-    properties: dict[str, Any] = {}
-    for spec in schema.fields:
-        if spec.type is FieldType.enum and spec.choices:
-            properties[spec.name] = {"enum": [*spec.choices, None]}
-        else:
-            properties[spec.name] = {"type": ["string", "null"]}
-    return {"type": "object", "properties": properties, "required": schema.names, "additionalProperties": False}
+    """The generate prompt's schema: every field a string or null, enum fields restricted to their
+    choices, list fields an array of strings or null."""
+    return generate_schema(schema.fields)
 
 
 def teacher_messages(document: Document, schema: Schema) -> list[Message]:
@@ -105,10 +105,36 @@ def legacy_teacher_messages(document: Document, schema: Schema) -> list[Message]
     return [Message("system", _SYSTEM), Message("user", user)]
 
 
+def grounded_items(spec: FieldSpec, value: Any, document: Document) -> tuple[list[str], int]:
+    """A list answer's items that are grounded in the OCR text (printed keys stripped, duplicates once,
+    in the teacher's order), and how many non-empty items were dropped."""
+    items = value if isinstance(value, list) else [value]
+    kept: list[str] = []
+    dropped = 0
+    for item in items:
+        if item is None or (isinstance(item, str) and not item.strip()):
+            continue
+        if not isinstance(item, str):
+            dropped += 1
+            continue
+        raw = normalize_value(strip_keys(item.strip(), spec.aliases), None)
+        if raw and ground_value(raw, document):
+            if raw not in kept:
+                kept.append(raw)
+        else:
+            dropped += 1
+    return kept, dropped
+
+
 def check_answer(spec: FieldSpec, value: Any, document: Document) -> tuple[str | None, str | None]:
     """(label value, None) for a usable answer, (None, None) for null, (None, reason) for a dropped one."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
+    if spec.type is FieldType.list:
+        items, dropped = grounded_items(spec, value, document)
+        if items:
+            return LIST_JOINER.join(items), None
+        return None, ("not grounded in the OCR text" if dropped else None)
     if not isinstance(value, str):
         return None, "not a string"
     if spec.type is FieldType.enum:
@@ -212,8 +238,19 @@ def label_images(
         _copy_atomic(image, out / "images" / image.name)
         atomic_write_text(out / "labels" / f"{doc_id}.json", _dump(labels))
         atomic_write_text(out / "absent" / f"{doc_id}.json", _dump(absent))
-        # The generate-style sample: the prompt sent and the teacher's reply with only its grounded values.
-        kept = {n: reply[n] if n in labels else None for n in schema.names}
+        # The generate-style sample: the prompt sent and the teacher's reply with only its grounded values
+        # (a list field: its grounded items, an array as the generate schema asks).
+        kept: dict[str, Any] = {}
+        dropped_items: dict[str, int] = {}
+        for spec in schema.fields:
+            if spec.name not in labels:
+                kept[spec.name] = None
+            elif spec.type is FieldType.list:
+                kept[spec.name], lost = grounded_items(spec, reply[spec.name], document)
+                if lost:
+                    dropped_items[spec.name] = lost  # the field stands with its other items
+            else:
+                kept[spec.name] = reply[spec.name]
         sample = {
             "prompt_version": GENERATE_PROMPT_VERSION,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -224,6 +261,7 @@ def label_images(
             "template": schema.name,
             "teacher": model_name,
             "dropped": dropped,
+            **({"dropped_items": dropped_items} if dropped_items else {}),
             "source": str(image),
             "sample": sample,
         }
