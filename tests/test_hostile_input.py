@@ -232,14 +232,24 @@ def _pdf_with_content(content: bytes, padding_mb: int = 0) -> bytes:
     for _ in range(padding_mb):
         stream += deflate.compress(spaces)
     stream += deflate.flush()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Filter /FlateDecode /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+    return _pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(stream, b"/Filter /FlateDecode"),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+
+
+def _stream(data: bytes, entries: bytes = b"") -> bytes:
+    return b"<< " + entries + b" /Length " + str(len(data)).encode() + b" >>\nstream\n" + data + b"\nendstream"
+
+
+def _pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of these numbered objects (object 1 is the catalog), with its cross-reference table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -272,6 +282,94 @@ def test_a_pdf_whose_content_inflates_to_a_gigabyte_is_refused_in_bounded_memory
     assert "page 1's content inflates to more than 64 MB" in last
     assert peak < 500, f"peak {peak:.0f} MB"  # pdfium alone took over 1 GB per GB of content
     assert seconds < 10
+
+
+def _white_bits(width: int, height: int) -> bytes:
+    """Flate data of a white 1-bit image (rows of width/8 bytes), compressed in pieces."""
+    deflate = zlib.compressobj(9)
+    row = b"\xff" * ((width + 7) // 8)
+    rows_per_piece = max(1, (1 << 22) // len(row))
+    pieces = [deflate.compress(row * min(rows_per_piece, height - top)) for top in range(0, height, rows_per_piece)]
+    return b"".join(pieces) + deflate.flush()
+
+
+def _pdf_drawing_image(width: int, height: int, how: str = "xobject", pages: int = 1) -> bytes:
+    """A PDF whose pages each draw one white width x height image over the page: an image XObject,
+    an inline image (BI ... ID ... EI in the content), or an image XObject inside a form XObject."""
+    data = _white_bits(width, height)
+    place = b"q 595 0 0 842 0 0 cm "
+    image = b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray" % (width, height)
+    image += b" /BitsPerComponent 1 /Filter /FlateDecode"
+    kids = " ".join(f"{3 + page} 0 R" for page in range(pages)).encode()
+    first = 3 + pages  # objects after the pages: content, then the image or form
+    if how == "inline":
+        inline = b"BI /W %d /H %d /BPC 1 /CS /G /F /Fl ID " % (width, height) + data + b" EI"
+        content, resources, extra = place + inline + b" Q", b"", []
+    elif how == "form":
+        form = _stream(
+            place + b"/Im1 Do Q",
+            b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources"
+            b" << /XObject << /Im1 %d 0 R >> >>" % (first + 2),
+        )
+        content, resources, extra = b"/Fm1 Do", b"/Resources << /XObject << /Fm1 %d 0 R >> >>" % (first + 1), [form]
+        extra.append(_stream(data, image))
+    else:
+        content = place + b"/Im1 Do Q"
+        resources, extra = b"/Resources << /XObject << /Im1 %d 0 R >> >>" % (first + 1), [_stream(data, image)]
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R " % first + resources + b" >>"
+    return _pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+            *[page] * pages,
+            _stream(content),
+            *extra,
+        ]
+    )
+
+
+def test_a_huge_image_inside_a_small_pdf_is_refused_before_pdfium_decodes_it(tmp_path: Path) -> None:
+    paths = []
+    for how in ("xobject", "inline", "form"):
+        path = tmp_path / f"{how}.pdf"
+        path.write_bytes(_pdf_drawing_image(30_000, 30_000, how))  # 900 MP in about 120 KB
+        assert path.stat().st_size < 300_000
+        paths.append(str(path))
+    peak, seconds, last = _peak_mb(
+        "from chatocr.errors import LimitExceededError\n"
+        "from chatocr.io import load_pages\n"
+        "import json\n"
+        "refused = []\n"
+        f"for path in {paths!r}:\n"
+        "    try:\n"
+        "        load_pages(path)\n"
+        "    except LimitExceededError as exc:\n"
+        "        refused.append(str(exc))\n"
+        "print(json.dumps(refused))"
+    )
+    refused = json.loads(last)
+    assert len(refused) == 3, refused
+    for message in refused:
+        assert "page 1's" in message and "image of 30000x30000 (900 MP) is over the 180 MP limit" in message
+    assert "inline image" in refused[1]
+    # pdfium inflates inline image data while it parses the page, to find where it ends: an 8-bit one
+    # of this size (900 MB) took it to a 1.8 GB peak before any check could run.
+    assert peak < 300, f"peak {peak:.0f} MB"
+    assert seconds < 10
+    # Under the limit, the same PDF loads (and renders once asked).
+    pages = load_pages(_pdf_drawing_image(3_000, 3_000), Limits(max_megapixels=300))
+    assert pages[0].meta["render"] == "scan"
+
+
+def test_the_images_pdf_pages_draw_count_against_the_document_pixel_budget() -> None:
+    data = _pdf_drawing_image(10_000, 10_000, pages=3)  # 100 MP drawn on each page, rendered at 12 MP
+    started = time.perf_counter()
+    with pytest.raises(LimitExceededError, match="first 3 of 3 pages decode to 300 MP together, over the 250 MP"):
+        load_pages(data, Limits(max_document_megapixels=250))
+    assert time.perf_counter() - started < 2.0
+    assert len(load_pages(data, Limits(max_document_megapixels=300))) == 3
+    # A scanned page counts once (the larger of its image and its rendering), not twice.
+    assert len(load_pages(_pdf_drawing_image(2_480, 3_508, pages=2), Limits(max_document_megapixels=18))) == 2
 
 
 def test_reads_from_devices_and_streams_are_bounded() -> None:

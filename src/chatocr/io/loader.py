@@ -224,13 +224,14 @@ def load_pages(
     return load_image(data, name, limits)
 
 
-def _check_pixels(width: int, height: int, name: str, limits: Limits) -> None:
+def check_pixels(width: int, height: int, name: str, limits: Limits, what: str = "image") -> None:
+    """Refuse an image (a file, a TIFF frame, an image a PDF page draws) over ``limits.max_megapixels``."""
     if width <= 0 or height <= 0:
         raise InputFileError(f"{name}: the image has no pixels ({width}x{height})")
     if width * height > limits.max_megapixels * 1e6:
         raise LimitExceededError(
-            f"{name}: image of {width}x{height} ({width * height / 1e6:.0f} MP) is over the"
-            f" {limits.max_megapixels:g} MP limit",
+            f"{name}: {what} of {width}x{height} ({width * height / 1e6:.0f} MP) is over"
+            f" the {limits.max_megapixels:g} MP limit",
             hint="raise limits.max_megapixels (or --max-megapixels) if the file is trusted",
         )
 
@@ -307,7 +308,7 @@ def _tiff_frame_sizes(img: Image.Image, name: str, limits: Limits) -> list[tuple
                 f"{name}: more than {limits.max_pages} TIFF frames is over the {limits.max_pages} page limit",
                 hint="raise limits.max_pages or split the file",
             )
-        _check_pixels(img.width, img.height, name, limits)
+        check_pixels(img.width, img.height, name, limits)
         sizes.append((img.width, img.height))
     img.seek(0)
     return sizes
@@ -374,7 +375,7 @@ def load_image(data: bytes, name: str, limits: Limits) -> list[PageInput]:
             warnings.simplefilter("ignore")  # Pillow warns about odd EXIF/metadata; the image still loads
             img = open_image(data)
             # Opening reads only the header: the size checks below run before any pixel is decoded.
-            _check_pixels(img.width, img.height, name, limits)
+            check_pixels(img.width, img.height, name, limits)
             if img.format == "TIFF":
                 sizes = _tiff_frame_sizes(img, name, limits)
                 check_document_pixels(sum(w * h for w, h in sizes), name, limits, what=f"{len(sizes)} TIFF frames")

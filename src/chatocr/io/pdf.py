@@ -25,7 +25,7 @@ import numpy as np
 
 from chatocr.document import Line, box_from_rect
 from chatocr.errors import EncryptedPdfError, InputFileError, LimitExceededError, MissingDependencyError
-from chatocr.io.loader import PageInput, check_document_pixels, to_rgb_array
+from chatocr.io.loader import PageInput, check_document_pixels, check_pixels, to_rgb_array
 from chatocr.io.pdf_budget import check_page_content
 from chatocr.options import Limits
 
@@ -37,6 +37,8 @@ _SCAN_COVERAGE = 0.8
 _MIN_TEXT_CHARS_OVER_SCAN = 20
 # A text layer with more unmapped glyphs than this share is not used (see _readable).
 _MAX_UNREADABLE_SHARE = 0.3
+# Form XObjects are followed this deep when counting a page's images (pypdfium2's get_objects default).
+_MAX_FORM_DEPTH = 15
 
 
 def _pdfium() -> Any:
@@ -194,6 +196,31 @@ def _scan_image_scale(page: Any, width_pt: float, height_pt: float) -> float | N
     return math.sqrt(px_w * px_h / (placed_w * placed_h)) if px_w and px_h else None
 
 
+def _image_pixels(page: Any, name: str, number: int, limits: Limits) -> int:
+    """Pixels of the images a page draws (image XObjects and inline images, inside forms too), read
+    from their dictionaries: pdfium decodes none of them here.  Each one is held to
+    ``limits.max_megapixels`` like an image file; each time an image is drawn it counts again."""
+    raw = _pdfium().raw
+    width, height = ctypes.c_uint(), ctypes.c_uint()
+    total = 0
+    # (count, get, parent, depth): the page itself, then the form objects found on it.
+    pending: list[tuple[Any, Any, Any, int]] = [(raw.FPDFPage_CountObjects, raw.FPDFPage_GetObject, page, 0)]
+    while pending:
+        count_objects, get_object, parent, depth = pending.pop()
+        for index in range(max(0, count_objects(parent))):
+            obj = get_object(parent, index)
+            if not obj:
+                continue
+            kind = raw.FPDFPageObj_GetType(obj)
+            if kind == raw.FPDF_PAGEOBJ_IMAGE:
+                if raw.FPDFImageObj_GetImagePixelSize(obj, width, height) and width.value and height.value:
+                    check_pixels(width.value, height.value, name, limits, what=f"page {number}'s image")
+                    total += width.value * height.value
+            elif kind == raw.FPDF_PAGEOBJ_FORM and depth + 1 < _MAX_FORM_DEPTH:
+                pending.append((raw.FPDFFormObj_CountObjects, raw.FPDFFormObj_GetObject, obj, depth + 1))
+    return total
+
+
 def _render_scale(page: Any, limits: Limits) -> tuple[float, str]:
     width_pt, height_pt = page.get_size()
     scan_scale = _scan_image_scale(page, width_pt, height_pt)
@@ -233,20 +260,24 @@ def load_pdf(data: bytes, name: str, limits: Limits, *, use_text_layer: bool = T
         pages: list[PageInput] = []
         pixels = 0
         for index in range(count):
-            page = _load_page(pdf, index, name, limits, use_text_layer)
-            pixels += page.width * page.height
+            page, image_pixels = _load_page(pdf, index, name, limits, use_text_layer)
+            # Rendering a page decodes the images it draws and fills its bitmap: the larger of the two counts
+            # (a scanned page once, not twice; the work is at most twice that).
+            pixels += max(page.width * page.height, image_pixels)
             # Pages render lazily, so this refuses the document before any page is rendered.
             check_document_pixels(pixels, name, limits, what=f"first {index + 1} of {count} pages")
             pages.append(page)
         return pages
 
 
-def _load_page(pdf: Any, index: int, name: str, limits: Limits, use_text_layer: bool) -> PageInput:
+def _load_page(pdf: Any, index: int, name: str, limits: Limits, use_text_layer: bool) -> tuple[PageInput, int]:
+    """The page (rendered lazily) and the pixels of the images it draws."""
     try:
         page = pdf[index]
         width_pt, height_pt = page.get_size()
         if width_pt <= 0 or height_pt <= 0:
             raise InputFileError(f"{name}: page {index + 1} has no area", hint="the PDF is malformed")
+        image_pixels = _image_pixels(page, name, index + 1, limits)
         scale, reason = _render_scale(page, limits)
     except _pdfium().PdfiumError as exc:
         raise InputFileError(f"{name}: page {index + 1} could not be read ({exc})") from exc
@@ -268,4 +299,5 @@ def _load_page(pdf: Any, index: int, name: str, limits: Limits, use_text_layer: 
                 raise InputFileError(f"{name}: page {index + 1} could not be rendered ({exc})") from exc
 
     meta = {"format": "PDF", "scale": scale, "render": reason, "dpi": round(scale * 72.0, 1)}
-    return PageInput(number=index + 1, text_lines=text_lines, meta=meta, render=render, size=(width_px, height_px))
+    size = (width_px, height_px)
+    return PageInput(number=index + 1, text_lines=text_lines, meta=meta, render=render, size=size), image_pixels

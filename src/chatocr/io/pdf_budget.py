@@ -4,8 +4,10 @@ pdfium inflates a page's whole content stream into memory before it draws or rea
 glyph: a 4 MB file whose content inflates to 4 GB took 5 GB of memory.  Here each page's
 content streams (and the form XObjects it draws, recursively) are inflated in bounded
 pieces and counted; the count stops one byte past ``limits.max_pdf_page_content_mb``,
-so refusing a bomb costs that many bytes of work, not the bomb's size.  Image XObjects
-are not counted here: their pixels are checked against ``limits.max_megapixels``.
+so refusing a bomb costs that many bytes of work, not the bomb's size.  Image XObjects are not
+counted here: their pixels are checked against ``limits.max_megapixels`` (pdf.py).  Inline
+images are, as pdfium decodes them while it parses the page to find where their data ends:
+their declared size is read from the content and held to ``limits.max_megapixels`` here.
 
 The structure is read with pypdf, which has its own caps for the page tree and for
 filters other than Flate.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -59,8 +62,9 @@ def _inflate(data: bytes, cap: int) -> bytes:
     return b""
 
 
-def _decoded_size(stream: Any, cap: int) -> int:
-    """Bytes a stream decodes to, counted up to ``cap`` (a return of ``cap`` means 'at least')."""
+def _decoded(stream: Any, cap: int) -> tuple[int, bytes]:
+    """Bytes a stream decodes to, counted up to ``cap`` (a count of ``cap`` means 'at least'), and the
+    decoded bytes when they were decoded (empty when they were cut off)."""
     from pypdf.errors import LimitReachedError
     from pypdf.generic import ArrayObject, NameObject
 
@@ -75,13 +79,29 @@ def _decoded_size(stream: Any, cap: int) -> int:
         data = raw
         for _ in names:
             data = _inflate(data, cap)
-        return min(len(data), cap)
+        return min(len(data), cap), data
     try:
-        return min(len(stream.get_data()), cap)
+        data = stream.get_data()
     except LimitReachedError:
-        return cap
+        return cap, b""
     except Exception:  # a filter pypdf cannot decode: pdfium will report the page if it cannot either
-        return 0
+        return 0, b""
+    return min(len(data), cap), data
+
+
+# An inline image's dictionary: `BI /W 100 /H 50 ... ID` (pdfium decodes its data while parsing the page).
+_INLINE_IMAGE = re.compile(rb"(?<![^\s\])>}])BI[\s/](.{0,4096}?)[\s/\])>]ID\s", re.S)
+_INLINE_WIDTH = re.compile(rb"/(?:W|Width)\s*(\d{1,12})")
+_INLINE_HEIGHT = re.compile(rb"/(?:H|Height)\s*(\d{1,12})")
+
+
+def _check_inline_images(content: bytes, name: str, number: int, limits: Limits) -> None:
+    from chatocr.io.loader import check_pixels
+
+    for match in _INLINE_IMAGE.finditer(content):
+        width, height = _INLINE_WIDTH.search(match.group(1)), _INLINE_HEIGHT.search(match.group(1))
+        if width and height and int(width.group(1)) and int(height.group(1)):
+            check_pixels(int(width.group(1)), int(height.group(1)), name, limits, what=f"page {number}'s inline image")
 
 
 def _content_streams(page: Any) -> Iterator[Any]:
@@ -137,7 +157,9 @@ def check_page_content(data: bytes, limits: Limits, name: str) -> None:
                 total = 0
                 streams = [*_content_streams(page), *_forms(page.get("/Resources"), 0, set())]
                 for stream in streams:
-                    total += _decoded_size(stream, cap + 1 - total)
+                    size, content = _decoded(stream, cap + 1 - total)
+                    total += size
+                    _check_inline_images(content, name, number, limits)
                     if total > cap:
                         raise LimitExceededError(
                             f"{name}: page {number}'s content inflates to more than"
