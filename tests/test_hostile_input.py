@@ -372,6 +372,69 @@ def test_the_images_pdf_pages_draw_count_against_the_document_pixel_budget() -> 
     assert len(load_pages(_pdf_drawing_image(2_480, 3_508, pages=2), Limits(max_document_megapixels=18))) == 2
 
 
+def _lzw_codes(codes: list[int]) -> bytes:
+    """Pack 9-bit LZW codes (most significant bit first); a multiple of 8 codes fills whole bytes."""
+    packed = 0
+    for code in codes:
+        packed = (packed << 9) | code
+    return packed.to_bytes(len(codes) * 9 // 8, "big")
+
+
+def _pdf_with_lzw_content(content: bytes, padding_mb: int = 0) -> bytes:
+    """A one-page PDF whose content stream is ``content`` (at most 60 bytes) plus about ``padding_mb`` MB
+    of spaces, LZW-compressed: spaces as the codes 258, 259 ... 509 (each one space longer than the
+    last), the table cleared before it needs 10-bit codes, so 2,286 bytes hold 257,048 spaces."""
+    codes = [256, *content]
+    codes += [256] * (-len(codes) % 8)
+    head = _lzw_codes(codes)
+    block = _lzw_codes([256, 32, *range(258, 510)] * 8)
+    tail = _lzw_codes([257, 256, 256, 256, 256, 256, 256, 256])
+    stream = head + block * round(padding_mb * 1e6 / 257_048) + tail
+    return _pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(stream, b"/Filter /LZWDecode"),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+
+
+def test_lzw_content_is_held_to_the_page_content_option(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from chatocr.io.pdf_budget import check_page_content
+
+    small = _pdf_with_lzw_content(TEXT, padding_mb=1)
+    # Another decoder (pypdf's) reads the same content: the test's encoder is right.
+    contents = PdfReader(io.BytesIO(small)).pages[0].get_contents()
+    assert contents is not None and contents.get_data().rstrip(b" ") == TEXT
+    assert [line.text for line in load_pages(small)[0].text_lines or []] == ["Total: 12.50"]
+    # pypdf caps LZW at 75 MB whatever the option says: 90 MB of content is under a 100 MB option.
+    ninety = _pdf_with_lzw_content(TEXT, padding_mb=90)
+    check_page_content(ninety, Limits(max_pdf_page_content_mb=100), "ninety.pdf")
+    with pytest.raises(LimitExceededError, match="page 1's content inflates to more than 80 MB"):
+        check_page_content(ninety, Limits(max_pdf_page_content_mb=80), "ninety.pdf")
+    # A 500 MB bomb under a 5 MB option costs 5 MB of decoding, not pypdf's 75.
+    path = tmp_path / "lzw-bomb.pdf"
+    path.write_bytes(_pdf_with_lzw_content(TEXT, padding_mb=500))
+    assert path.stat().st_size < 5_000_000
+    peak, seconds, last = _peak_mb(
+        "from chatocr.errors import LimitExceededError\n"
+        "from chatocr.io import load_pages\n"
+        "from chatocr.options import Limits\n"
+        "try:\n"
+        f"    load_pages({str(path)!r}, Limits(max_pdf_page_content_mb=5))\n"
+        "except LimitExceededError as exc:\n"
+        "    print('refused:', exc)"
+    )
+    assert "page 1's content inflates to more than 5 MB" in last
+    assert peak < 120, f"peak {peak:.0f} MB"  # measured 88 MB, 0.5 s; 155 MB, 1.0 s through pypdf's cap
+    assert seconds < 5
+
+
 def test_reads_from_devices_and_streams_are_bounded() -> None:
     started = time.perf_counter()
     with pytest.raises(LimitExceededError, match="/dev/zero: more than 5 MB is over the 5 MB limit"):
