@@ -84,10 +84,17 @@ def document_for(base: str, item: DatasetItem, ocr: str, options: Options) -> tu
     return cached_ocr(base, item.id, item.image, options)
 
 
-def run_set(name: str, ocr: str) -> dict[str, Any]:
+def run_set(
+    name: str, ocr: str, reader_model: str | None = None, min_confidence: float | None = None
+) -> dict[str, Any]:
     base, items, match, _folder = dataset_items(name)
     options = Options()
-    extractors = {s: Extractor(Options.create(**{"extract.strategy": s})) for s in STRATEGIES}
+    extractors = {}
+    for strategy in STRATEGIES:
+        settings = {"extract.strategy": strategy, "extract.reader_model": reader_model}
+        if strategy == "learned":
+            settings["extract.min_confidence"] = min_confidence
+        extractors[strategy] = Extractor(Options.create(**settings))
     stats: dict[str, dict[str, Any]] = {s: defaultdict(int) for s in STRATEGIES}
     per_field: dict[str, dict[str, dict[str, int]]] = {s: defaultdict(lambda: defaultdict(int)) for s in STRATEGIES}
     conf: dict[str, list[tuple[float, float]]] = {s: [] for s in STRATEGIES}
@@ -120,7 +127,7 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
                         group["predicted"] += 1
                     else:
                         st["absent_null"] += 1
-                    conf[strategy].append((answer.confidence, float(answer.value is None)))
+                    conf[strategy].append((answer.confidence, float(answer.value is None), answer.value is not None))
                     continue
                 st["labelled"] += 1
                 group["labelled"] += 1
@@ -128,7 +135,7 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
                 if answer.value is not None:
                     st["predicted"] += 1
                     group["predicted"] += 1
-                conf[strategy].append((answer.confidence, float(cause is None)))
+                conf[strategy].append((answer.confidence, float(cause is None), answer.value is not None))
                 if cause is None:
                     st["right"] += 1
                     group["right"] += 1
@@ -147,7 +154,8 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
         p = st["right"] / st["predicted"] if st["predicted"] else 0.0
         r = st["right"] / st["labelled"] if st["labelled"] else 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
-        c = np.array(conf[strategy]) if conf[strategy] else np.zeros((0, 2))
+        c = np.array(conf[strategy], dtype=float) if conf[strategy] else np.zeros((0, 3))
+        answered = c[c[:, 2] > 0]
         out[strategy] = {
             **{k: int(v) for k, v in st.items()},
             "precision": round(p, 4),
@@ -156,7 +164,10 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
             "null_on_absent": round(st["absent_null"] / st["absent"], 4) if st["absent"] else None,
             "proposal_recall": round(st["proposal_hit"] / st["labelled"], 4) if st["labelled"] else None,
             "ocr_ceiling": round(st["ocr_hit"] / st["labelled"], 4) if st["labelled"] else None,
-            "ece": round(expected_calibration_error(c[:, 0], c[:, 1]), 4) if c.size else None,
+            # As `chatocr eval` counts it: confidence against correctness over the non-null answers.
+            "ece": round(expected_calibration_error(answered[:, 0], answered[:, 1]), 4) if answered.size else None,
+            # Over every field, a null answer's confidence being the probability that the field is absent.
+            "ece_all": round(expected_calibration_error(c[:, 0], c[:, 1]), 4) if c.size else None,
             "seconds_per_page": round(sum(seconds[strategy]) / max(1, pages), 4),
             "per_field": {
                 f: {
@@ -169,6 +180,26 @@ def run_set(name: str, ocr: str) -> dict[str, Any]:
             },
         }
     return out
+
+
+def _rss_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_probe() -> dict[str, float]:
+    """In a fresh process: RSS with the documents loaded, then the peak after the learned reader read
+    every field of the first 20 xfund_zh forms (the reader's model, proposals and features)."""
+    base, items, _match, _ = dataset_items("xfund_zh:20")
+    documents = [(document_for(base, item, "real", Options())[0], schema_for(base, item)) for item in items]
+    extractor = Extractor(Options.create(**{"extract.strategy": "learned"}))
+    before = _rss_mb("VmRSS")
+    for document, schema in documents:
+        extractor.run_document(document, schema)
+    return {"before_mb": round(before, 1), "peak_mb": round(_rss_mb("VmHWM"), 1)}
 
 
 def render(report: dict[str, Any]) -> str:
@@ -185,12 +216,14 @@ def render(report: dict[str, Any]) -> str:
         "- Fields asked: sroie `company,date,address,total` by name; wildreceipt its label keys; xfund_zh and funsd "
         "each form's printed question text; synth its template.",
         "- Errors per labelled field: OCR miss (value not in the OCR text), proposal miss (in the text, not proposed), "
-        "choice miss (proposed, not chosen); false answers = absent fields answered. ECE over all scored fields "
-        "(a null answer to an absent field counts as right).",
+        "choice miss (proposed, not chosen); false answers = absent fields answered. ECE: of the confidence of "
+        "non-null answers against their correctness (as `chatocr eval` counts it); ECE all: over every scored "
+        "field, a null answer's confidence read as the probability that the field is absent (every null answer to "
+        "a labelled field counts as wrong).",
         "",
         "| set | docs | OCR | strategy | P | R | F1 | null on absent | OCR ceiling | proposal recall | OCR miss "
-        "| proposal miss | choice miss | false answers | ECE | read s/page |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| proposal miss | choice miss | false answers | ECE | ECE all | read s/page |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["sets"]:
         for strategy in STRATEGIES:
@@ -204,7 +237,7 @@ def render(report: dict[str, Any]) -> str:
                 f"| {row['set']} | {row['documents']} | {row['ocr']} | {strategy} | {s['precision']:.3f} | "
                 f"{s['recall']:.3f} | {f1} | {fmt(s['null_on_absent'])} | {fmt(s['ocr_ceiling'])} | "
                 f"{fmt(s['proposal_recall'])} | {s.get('ocr_miss', 0)} | {s.get('proposal_miss', 0)} | "
-                f"{s.get('choice_miss', 0)} | {s.get('false_answer', 0)} | {fmt(s['ece'])} | "
+                f"{s.get('choice_miss', 0)} | {s.get('false_answer', 0)} | {fmt(s['ece'])} | {fmt(s['ece_all'])} | "
                 f"{s['seconds_per_page']:.3f} |"
             )
     lines += ["", "Per field (learned F1 / rules F1):", ""]
@@ -222,12 +255,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="sroie,wildreceipt,xfund_zh:40,funsd:40,synth:100")
     parser.add_argument("--ocr", choices=["real", "gt"], default="real")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--reader-model", help="a reader model folder other than the shipped one")
+    parser.add_argument("--min-confidence", type=float, help="extract.min_confidence for the learned strategy")
+    parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_probe:
+        print(json.dumps(memory_probe()))
+        return 0
+    import subprocess
+
+    probe = json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "--memory-probe"], check=True, capture_output=True, text=True
+        ).stdout.splitlines()[-1]
+    )
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = []
     for name in args.sets.split(","):
         started = time.perf_counter()
-        rows.append(run_set(name.strip(), args.ocr))
+        rows.append(run_set(name.strip(), args.ocr, args.reader_model, args.min_confidence))
         learned, rules = rows[-1]["learned"], rows[-1]["rules"]
         print(
             f"{name}: learned F1 {learned['f1']:.3f} rules F1 {rules['f1']:.3f} "
@@ -240,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} {platform.system()}, 2 CPU cores, no GPU, Python {platform.python_version()}",
         "sets": rows,
-        "memory": f"peak RSS of the benchmark process {rss1:.0f} MB (before the first set: {rss0:.0f} MB)",
+        "memory": f"the learned reader adds {probe['peak_mb'] - probe['before_mb']:.0f} MB: a fresh process "
+        f"holding 20 xfund_zh documents is at {probe['before_mb']:.0f} MB, and peaks at {probe['peak_mb']:.0f} MB "
+        f"after loading the reader and reading every field of them (peak RSS of the whole benchmark process: "
+        f"{rss1:.0f} MB, {rss0:.0f} MB before the first set, synthetic rendering included)",
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "reader.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

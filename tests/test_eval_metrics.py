@@ -290,3 +290,13 @@ def test_grounding_not_checkable() -> None:
     derived = FieldResult(value="国赛", raw=None, derived_from="rule: default")
     assert is_grounded(derived, doc) is None
     assert is_grounded(FieldResult(value="54.50", raw="54.50", page=1, box=box_from_rect(0, 0, 1, 1)), None) is None
+
+
+def test_times_match_on_the_same_minute() -> None:
+    from chatocr.eval.matching import tolerant_match
+
+    assert tolerant_match("5:53pm", "17:53")
+    assert tolerant_match("05:53 PM", "17:53")
+    assert tolerant_match("17:53:08", "17:53")
+    assert not tolerant_match("5:53pm", "05:53")
+    assert not tolerant_match("17:53", "17:35")

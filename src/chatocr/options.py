@@ -120,6 +120,13 @@ class ExtractOptions(_Section):
     reader_model: str | None = Field(
         None, description="folder holding a reader model (reader.txt + reader.json); default: the shipped one"
     )
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="learned strategy: answer null below this confidence (default: the model's learned threshold; "
+        "lower it when the asked fields are known to be printed, raise it when a wrong value costs more than none)",
+    )
     max_candidates: int = Field(6, ge=1, le=20, description="most candidates offered to the model per field")
 
 

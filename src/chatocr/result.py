@@ -61,6 +61,11 @@ class FieldResult(BaseModel):
     error: str | None = Field(
         None, description="why this field could not be answered (an error code such as malformed_reply); value null"
     )
+    alternatives: list[FieldItem] | None = Field(
+        None,
+        description="another value the document prints that the reader found nearly as likely (two different "
+        "'Total:' lines), with its evidence; its confidence is the reader's score for it",
+    )
 
     def export(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -76,6 +81,8 @@ class FieldResult(BaseModel):
             record["items"] = [item.export() for item in self.items]
         if self.error is not None:
             record["error"] = self.error
+        if self.alternatives:
+            record["alternatives"] = [item.export() for item in self.alternatives]
         return record
 
 

@@ -7,7 +7,8 @@ Tolerant match (the headline F1), as the extraction issue defines it:
    spaces are OCR noise), optionally punctuation removed;
 2. when the label reads as a date: the prediction denotes the same calendar day
    (ambiguous day/month orders count when one reading agrees);
-3. when the label reads as an amount: the prediction denotes the same number
+3. when the label reads as a time of day: the prediction denotes the same minute ("5:53pm" = "17:53");
+   otherwise, when it reads as an amount: the prediction denotes the same number
    ("RM 54.50", "54.5", "$54.50" all equal "54.50");
 4. for other text: normalised edit similarity >= 0.9 (OCR slips in long names).
 
@@ -145,6 +146,23 @@ def parse_dates(text: str) -> set[date]:
     return {d for d in candidates if d is not None}
 
 
+# A time of day alone: "17:53", "5:53pm", "05:53 PM", "17:53:08" (seconds ignored).
+_TIME = re.compile(r"^(\d{1,2})\s*[:：.]\s*(\d{2})(?:\s*[:：]\s*\d{2})?\s*([ap])?\.?\s*m?\.?$")
+
+
+def parse_time(text: str) -> tuple[int, int] | None:
+    """(hour, minute) on a 24-hour clock when the string is a time of day alone, else None."""
+    m = _TIME.match(unicodedata.normalize("NFKC", text).strip().casefold())
+    if not m:
+        return None
+    hour, minute, meridiem = int(m.group(1)), int(m.group(2)), m.group(3)
+    if meridiem == "p" and hour < 12:
+        hour += 12
+    if meridiem == "a" and hour == 12:
+        hour = 0
+    return (hour, minute) if hour < 24 and minute < 60 else None
+
+
 # --- matchers ----------------------------------------------------------------------------------
 
 
@@ -171,6 +189,9 @@ def tolerant_match(label: str, prediction: str | None, options: MatchOptions | N
     label_dates = parse_dates(label)
     if label_dates:
         return bool(label_dates & parse_dates(prediction))
+    label_time = parse_time(label)
+    if label_time is not None and ":" in label + prediction:
+        return parse_time(prediction) == label_time
     label_amount = parse_amount(label)
     if label_amount is not None:
         return parse_amount(prediction) == label_amount

@@ -35,7 +35,7 @@ from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
 from chatocr.pipeline import ProgressCallback, page_progress, run_ocr
-from chatocr.result import ExtractionResult, FieldResult
+from chatocr.result import ExtractionResult, FieldItem, FieldResult
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ GROUND_MIN_SIMILARITY = 80.0
 
 # Backends whose models write values themselves under `auto` (the generate strategy).
 GENERATE_BACKENDS = ("openai", "transformers")
+
+# learned strategy: a competing value scored at least this high is reported beside the answer (alternatives).
+ALTERNATIVE_MIN_SCORE = 0.15
 
 # Share of a document's time that OCR takes in progress reports (the rest is the fields).
 OCR_SHARE = 0.8
@@ -264,14 +267,31 @@ def acceptable(spec: FieldSpec, text: str) -> bool:
     return spec.matches(value)
 
 
-def stage_read(reader: LearnedReader, doc: DocFeatures, spec: FieldSpec, schema: Schema) -> FieldResult:
+def stage_read(
+    reader: LearnedReader, doc: DocFeatures, spec: FieldSpec, schema: Schema, min_confidence: float | None = None
+) -> FieldResult:
     """The learned reader's answer for one field, grounded like any other choice."""
-    answer = reader.read(doc, spec, schema.names, accept=lambda text: acceptable(spec, text))
+    answer = reader.read(doc, spec, schema.names, accept=lambda text: acceptable(spec, text), threshold=min_confidence)
     if answer.proposal is None:
         return make_field(None, confidence=round(answer.probability, 4))
     prop = answer.proposal
     choice = Choice(Candidate(prop.text, list(prop.refs), answer.raw_probability, "reader"), answer.probability, False)
-    return stage_ground(spec, choice, doc.view, calibrated=True)
+    field = stage_ground(spec, choice, doc.view, calibrated=True)
+    runner = answer.runner_up
+    if field.value is not None and runner is not None and answer.runner_up_probability >= ALTERNATIVE_MIN_SCORE:
+        other = stage_ground(
+            spec, Choice(Candidate(runner.text, list(runner.refs), 0.0, "reader"), 1.0, False), doc.view
+        )
+        if other.value is not None and other.value != field.value:
+            item = FieldItem(
+                value=other.value,
+                raw=other.raw,
+                confidence=round(answer.runner_up_probability, 4),
+                page=other.page,
+                box=other.box,
+            )
+            field.alternatives = [item]
+    return field
 
 
 def ground_value(value: str, document: Document) -> bool:
@@ -365,7 +385,7 @@ class Extractor:
         fields: dict[str, FieldResult] = {}
         for spec in schema.fields:
             if spec.extractive:
-                fields[spec.name] = stage_read(reader, doc, spec, schema)
+                fields[spec.name] = stage_read(reader, doc, spec, schema, self.options.extract.min_confidence)
             else:
                 fields[spec.name] = stage_derive(spec, view.full_text)
         timings["read"] = time.perf_counter() - t1

@@ -30,7 +30,7 @@ from chatocr.extract.proposals import _SPAN_KINDS, Proposal, document_proposals
 from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 4
+FEATURES_VERSION = 5
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -206,6 +206,15 @@ class DocFeatures:
             )  # fmt: skip
             if prop.inline_key:
                 key = squash(prop.inline_key)
+                before = view.left_of(first.index)
+                # A spaced-out key the OCR split in two ("名" | "称：个人"): the fragment on the left is part of it.
+                if (
+                    len(key) <= 2
+                    and before is not None
+                    and len(squash(before.text)) <= 3
+                    and ":" not in nfkc(before.text)
+                ):
+                    key = squash(before.text) + key
                 inline_ids.append(inline_index.setdefault(key, len(inline_index)))
             else:
                 inline_ids.append(-1)

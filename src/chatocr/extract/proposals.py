@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from chatocr.extract.candidates import TYPED_KINDS, DocLine, DocView, typed_spans
 from chatocr.extract.normalize import nfkc, trim
 
-PROPOSALS_VERSION = 2
+PROPOSALS_VERSION = 3
 
 # The relation between a value and its printed key.
 KEY_NONE, KEY_INLINE, KEY_LEFT, KEY_ABOVE = 0, 1, 2, 3
@@ -54,6 +54,10 @@ def proposal_generator(name: str) -> Callable[[Generator], Generator]:
         return func
 
     return decorator
+
+
+def _spaces(text: str) -> str:
+    return re.sub(r"\s+", " ", nfkc(text)).strip()
 
 
 def _clean(text: str) -> str:
@@ -162,7 +166,8 @@ def wrapped_blocks(view: DocView) -> Iterable[Proposal]:
     """A line with the lines that continue it below (addresses, 经营范围, long names), 2..6 lines."""
     for item in view.lines:
         match = _INLINE_KEY.match(nfkc(item.text))
-        head = _clean(match.group(2)) if match else _clean(item.text)
+        # Pieces keep their own punctuation ("12 Harbour Road," then "Kowloon Bay"); only the ends are trimmed.
+        head = _spaces(match.group(2) if match else item.text)
         key = _clean(match.group(1)) if match else ""
         if not head:
             continue
@@ -173,9 +178,9 @@ def wrapped_blocks(view: DocView) -> Iterable[Proposal]:
             if nxt is None or nxt.index in refs or not _continues(view, item, nxt):
                 break
             refs.append(nxt.index)
-            texts.append(_clean(nxt.text))
+            texts.append(_spaces(nxt.text))
             current = nxt
-            yield Proposal(_join(texts), list(refs), {"block"}, inline_key=key)
+            yield Proposal(_clean(_join(texts)), list(refs), {"block"}, inline_key=key)
 
 
 @proposal_generator("row_cells")

@@ -146,6 +146,7 @@ class LearnedReader:
         spec: FieldSpec,
         schema_names: list[str] | None = None,
         accept: Callable[[str], bool] | None = None,
+        threshold: float | None = None,
     ) -> ReaderAnswer:
         """The field's best proposal with the calibrated probability that it is right, or null.
 
@@ -159,11 +160,14 @@ class LearnedReader:
         if scores.size == 0 or scores.max() <= 0.0:
             return ReaderAnswer(None, 1.0, 0.0)
         order = np.argsort(-scores, kind="stable")
-        best, second = calibration_inputs(scores, value_keys([p.text for p in rows.proposals], spec.normalize))
+        keys = value_keys([p.text for p in rows.proposals], spec.normalize)
+        best, second = calibration_inputs(scores, keys)
         p_right = float(self.calibration(np.array([best]), np.array([second]))[0])
         top = rows.proposals[int(order[0])]
-        runner = rows.proposals[int(order[1])] if scores.size > 1 else None
-        if p_right < self.threshold:
+        # The runner-up is the best proposal of another value: a competing printed value, not the same one twice.
+        different = [int(i) for i in order if keys[i] != keys[order[0]] and scores[i] > 0]
+        runner = rows.proposals[different[0]] if different else None
+        if p_right < (self.threshold if threshold is None else threshold):
             return ReaderAnswer(None, 1.0 - p_right, best, top, best)
         return ReaderAnswer(top, p_right, best, runner, second)
 

@@ -51,6 +51,8 @@ Progress = Callable[[str], None]
 HARD_NEGATIVES = 24
 RANDOM_NEGATIVES = 24
 CALIBRATION_SHARE = 0.2
+# The rule ranking's features and their values for a proposal the rules did not make.
+RULE_FEATURES = {"rule_score": 0.0, "rule_rank": 99.0, "rule_source": 0.0, "src_rule": 0.0}
 
 
 @dataclass
@@ -78,6 +80,11 @@ class Recipe:
     params: dict[str, Any]
     rounds: int = 400
     seed: int = 1234
+    # Train also on a copy of every row with the rule ranking's features blanked, so the trees learn to read
+    # without them and do not inherit the hand-set ranking's mistakes where it is sure and wrong.
+    rule_dropout: bool = False
+    # How often a field a user asks is not on the document (weights the calibration's absent fields).
+    absent_share: float | None = None
 
 
 def load_reader_recipe(path: str | Path, benchmarks: Path, cache: Path) -> Recipe:
@@ -118,6 +125,8 @@ def load_reader_recipe(path: str | Path, benchmarks: Path, cache: Path) -> Recip
         params=dict(data.get("lightgbm", {})),
         rounds=int(data.get("rounds", 400)),
         seed=int(data.get("seed", 1234)),
+        rule_dropout=bool(data.get("rule_dropout", False)),
+        absent_share=float(data["absent_share"]) if "absent_share" in data else None,
     )
 
 
@@ -344,9 +353,18 @@ def cached_source_rows(
 
 
 def fit_calibration(
-    scores: np.ndarray, group: np.ndarray, y: np.ndarray, values: np.ndarray
+    scores: np.ndarray,
+    group: np.ndarray,
+    y: np.ndarray,
+    values: np.ndarray,
+    labelled: np.ndarray,
+    absent_share: float | None = None,
 ) -> tuple[Calibration, float, dict[str, float]]:
-    """Fit P(best proposal right) on calibration groups; choose the null threshold that maximises F1."""
+    """Fit P(best proposal right) on calibration groups; choose the null threshold that maximises F1.
+
+    ``absent_share``: how often a field a user asks is not on the document.  The calibration
+    documents ask absent fields at whatever rate the recipe made them; weighting them to this share
+    makes the confidence and the null threshold those of use, not of the recipe."""
     from sklearn.linear_model import LogisticRegression
 
     best_list, second_list, right = [], [], []
@@ -360,28 +378,37 @@ def fit_calibration(
     b, s2, r = np.array(best_list), np.array(second_list), np.array(right)
     lb, ls = _logit(b), _logit(s2)
     features = np.column_stack([lb, lb - ls])
+    # Recall counts every field with a label, proposed or not.
+    has_value = np.array([float(labelled[np.flatnonzero(group == g)].max() > 0) for g in np.unique(group)])
+    weight = np.ones(len(r))
+    n_absent, n_present = float((has_value == 0).sum()), float((has_value > 0).sum())
+    if absent_share is not None and n_absent and n_present:
+        weight[has_value == 0] = absent_share / (1.0 - absent_share) * n_present / n_absent
     if len(set(r.tolist())) < 2:
         cal = Calibration()  # too little data to learn from (all right or all wrong): the scorer's own probability
     else:
-        model = LogisticRegression(C=10.0).fit(features, r)
+        model = LogisticRegression(C=10.0).fit(features, r, sample_weight=weight)
         cal = Calibration(float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
     p = cal(b, s2)
     # The null threshold: answered fields are the ones with p >= t; F1 over all fields with a value.
-    has_value = np.array([float(y[np.flatnonzero(group == g)].max() > 0) for g in np.unique(group)])
     best_t, best_f1 = 0.5, -1.0
     for t in np.linspace(0.05, 0.95, 91):
         answered = p >= t
-        tp = float((answered & (r > 0)).sum())
-        precision = tp / max(1.0, float(answered.sum()))
-        recall = tp / max(1.0, float(has_value.sum()))
+        tp = float(((answered & (r > 0)) * weight).sum())
+        precision = tp / max(1e-9, float((answered * weight).sum()))
+        recall = tp / max(1.0, float((has_value * weight).sum()))
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         if f1 > best_f1 + 1e-9:
             best_t, best_f1 = float(t), f1
+    # For a calibrated probability the F1-optimal threshold is half the best F1 (Lipton, Elkan and Naryanaswamy,
+    # "Optimal thresholding of classifiers to maximize F1", 2014); the threshold is taken from that rule rather
+    # than from the argmax of a small calibration set, which follows that set's quirks.
+    best_t = round(best_f1 / 2.0, 3)
     ece = expected_calibration_error(p, r)
     return (
         cal,
         best_t,
-        {"calibration_groups": float(len(r)), "ece": round(ece, 4), "f1_at_threshold": round(best_f1, 4)},
+        {"calibration_groups": float(len(r)), "ece": round(ece, 4), "best_f1": round(best_f1, 4)},
     )
 
 
@@ -444,15 +471,24 @@ def train_reader(
         **recipe.params,
     }
     categorical = [FEATURES.index(c) for c in CATEGORICAL]
-    train_set = lgb.Dataset(x[~calib], y[~calib], feature_name=FEATURES, categorical_feature=categorical)
+    x_fit, y_fit = x[~calib], y[~calib]
+    if recipe.rule_dropout:
+        blanked = x_fit.copy()
+        for name, blank in RULE_FEATURES.items():
+            blanked[:, FEATURES.index(name)] = blank
+        x_fit, y_fit = np.vstack([x_fit, blanked]), np.concatenate([y_fit, y_fit])
+    train_set = lgb.Dataset(x_fit, y_fit, feature_name=FEATURES, categorical_feature=categorical)
     if progress:
-        progress(f"fitting {recipe.rounds} rounds on {int((~calib).sum())} rows ({int(y[~calib].sum())} positive)")
+        progress(f"fitting {recipe.rounds} rounds on {len(y_fit)} rows ({int(y_fit.sum())} positive)")
     booster = lgb.train(params, train_set, num_boost_round=recipe.rounds)
     # Calibrate on what the reader meets in use: chatocr's OCR, where the recipe provides it.
     cal_rows = calib & real if (calib & real).any() else calib
     scores = np.asarray(booster.predict(x[cal_rows]))
     value = np.concatenate([p["value"] for p in parts])
-    cal, threshold, cal_stats = fit_calibration(scores, group[cal_rows], y[cal_rows], value[cal_rows])
+    labelled = np.concatenate([p["labelled"] for p in parts])
+    cal, threshold, cal_stats = fit_calibration(
+        scores, group[cal_rows], y[cal_rows], value[cal_rows], labelled[cal_rows], recipe.absent_share
+    )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / MODEL_FILE, booster.model_to_string())
     importance = dict(zip(FEATURES, booster.feature_importance("gain").round(1).tolist(), strict=True))
@@ -474,6 +510,8 @@ def train_reader(
                 }
                 for s in recipe.sources
             },
+            "absent_share": recipe.absent_share,
+            "rule_dropout": recipe.rule_dropout,
             "rounds": recipe.rounds,
             "params": {k: v for k, v in params.items() if k != "num_threads"},
             "calibration": cal_stats,
