@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SYNTH_DEV = ROOT / ".cache" / "reader" / f"synth-dev-v{GENERATOR_VERSION}"
 STRATEGIES = ("learned", "rules")
+# The dev-set F1 targets of the learned-reader issue.
+TARGETS = {"xfund_zh": 0.75, "wildreceipt": 0.85, "sroie": 0.92, "synth": 0.95}
 
 
 def dataset_items(name: str) -> tuple[str, list[DatasetItem], MatchOptions, Path]:
@@ -247,6 +249,24 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"- {row['set']}: " + ", ".join(parts))
     if report.get("memory"):
         lines += ["", f"- Memory: {report['memory']}"]
+    lines += ["", "Against the targets of the learned-reader issue (learned strategy, this run):", ""]
+    for row in report["sets"]:
+        target = TARGETS.get(row["set"].split(":")[0])
+        if target is None:
+            continue
+        s = row["learned"]
+        verdict = "met" if s["f1"] >= target else "missed"
+        extra = ""
+        if row["set"].startswith("synth") and s["null_on_absent"] is not None:
+            null_ok = "met" if s["null_on_absent"] >= 0.98 else "missed"
+            extra = f"; absent fields null {s['null_on_absent']:.3f} (target 0.98: {null_ok})"
+        ece_ok = "met" if s["ece"] is not None and s["ece"] <= 0.05 else "missed"
+        speed_ok = "met" if s["seconds_per_page"] <= 0.2 else "missed"
+        lines.append(
+            f"- {row['set']}: F1 {s['f1']:.3f} (target {target:.2f}: {verdict}; rules {row['rules']['f1']:.3f})"
+            f"{extra}; ECE {s['ece']:.3f} (target 0.05: {ece_ok}); "
+            f"read {s['seconds_per_page']:.3f} s/page (target 0.2: {speed_ok})"
+        )
     return "\n".join(lines) + "\n"
 
 
