@@ -282,7 +282,8 @@ def write_report(accuracy: list[dict[str, Any]], throughput: list[dict[str, Any]
             out[-1] += ", ".join(f"`{f}` {n}" for n, f in lost) + "."
             out.append(
                 "`Time_value` is answered normalised (`17:53`, the lexicon's time normaliser, as every strategy"
-                " does) while the labels keep the printed form (`5:53pm`), which the matcher does not equate."
+                " does) while the labels keep the printed form (`5:53pm`); the matcher compares times on the"
+                " same minute, as it compares dates and amounts."
             )
         kleister = next((r for r in accuracy if r["set"] == "kleister_nda"), None)
         if kleister:
