@@ -30,7 +30,7 @@ from chatocr.extract.proposals import _SPAN_KINDS, Proposal, document_proposals
 from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 5
+FEATURES_VERSION = 6
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -38,7 +38,7 @@ BASE_FEATURES = [
     "rel_y", "rel_x0", "rel_x1", "line_pos", "height_ratio",
     "starts_line", "value_keylike", "has_colon",
     "src_line", "src_after_key", "src_typed", "src_block", "src_row_cells", "src_rule",
-    "src_pairs_in_line", "src_spaced_key", "src_name_prefix",
+    "src_pairs_in_line", "src_spaced_key", "src_name_prefix", "src_before_key",
     "amount_rank", "is_max_amount", "repeats",
 ]  # fmt: skip
 FIELD_FEATURES = [
@@ -199,7 +199,7 @@ class DocFeatures:
                     0.0 if prop.inline_key else 1.0, keylike, 1.0 if re.search(r"[:：]", text) else 0.0,
                     *(1.0 if any(s.startswith(g) for s in prop.sources) else 0.0
                       for g in ("line", "after_key", "typed", "block", "row_cells", "rule",
-                                "pairs_in_line", "spaced_key", "name_prefix")),
+                                "pairs_in_line", "spaced_key", "name_prefix", "before_key")),
                     amount_rank, 1.0 if amount is not None and rank[amount] == 0 else 0.0,
                     float(counts.get(squashed, 0)),
                 )
@@ -302,6 +302,31 @@ def other_field_similarity(doc: DocFeatures, spec: FieldSpec, schema_names: list
     return value_other, key_other
 
 
+def _cut_after_word_chars(text: str, count: int) -> int:
+    """The index in ``text`` just after its first ``count`` word characters (squash() keeps only those)."""
+    seen = cut = 0
+    while cut < len(text) and seen < count:
+        seen += 1 if _NOT_WORD.fullmatch(text[cut].casefold()) is None else 0
+        cut += 1
+    return cut
+
+
+def before_key_proposals(view: DocView, other_names: list[str], min_chars: int = 2) -> list[Proposal]:
+    """A value run into the next printed key with no space ("居民身份证证件号码" when 证件号码 is asked too):
+    the text of a line before another asked field's name."""
+    out = []
+    for item in view.lines:
+        text = nfkc(item.text)
+        line = squash(text)
+        for name in other_names:
+            position = line.find(name) if len(name) >= min_chars else -1
+            if position > 0:
+                value = text[: _cut_after_word_chars(text, position)].strip(" :：")
+                if value:
+                    out.append(Proposal(value, [item.index], {"before_key"}))
+    return out
+
+
 def name_prefix_proposals(view: DocView, names: list[str], min_chars: int = 2) -> list[Proposal]:
     """Values glued to their key with no colon or space ("姓氏易楠壮" for "1.Surname(Familyname)(x)姓氏"):
     a line that starts with the end of the field's name (two characters or more) proposes the rest."""
@@ -325,11 +350,8 @@ def name_prefix_proposals(view: DocView, names: list[str], min_chars: int = 2) -
                     if value:
                         out.append(Proposal(value, [item.index], {"name_prefix"}, inline_key=text[: match.start()]))
             continue
-        # Walk the printed text to the character after the matched key (the key counts word characters only).
-        seen = cut = 0
-        while cut < len(text) and seen < best:
-            seen += 1 if _NOT_WORD.fullmatch(text[cut].casefold()) is None else 0
-            cut += 1
+        # The printed text up to the character after the matched key (the key counts word characters only).
+        cut = _cut_after_word_chars(text, best)
         value = text[cut:].strip(" :：")
         if value:
             out.append(Proposal(value, [item.index], {"name_prefix"}, inline_key=text[:cut]))
@@ -363,7 +385,8 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
             extra.append(Proposal(cand.text, list(cand.refs), {f"rule:{cand.source}"}))
             extra_rule.append((cand.score, float(rank), source))
     seen = set(by_text) | {squash(p.text) for p in extra}
-    for prop in name_prefix_proposals(doc.view, names):
+    others = [n for other in (schema_names or []) if other != spec.name for n in field_names(FieldSpec(name=other))[0]]
+    for prop in [*name_prefix_proposals(doc.view, names), *before_key_proposals(doc.view, others)]:
         if squash(prop.text) not in seen:
             seen.add(squash(prop.text))
             extra.append(prop)

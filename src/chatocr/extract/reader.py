@@ -164,6 +164,14 @@ class LearnedReader:
         best, second = calibration_inputs(scores, keys)
         p_right = float(self.calibration(np.array([best]), np.array([second]))[0])
         top = rows.proposals[int(order[0])]
+        # The same value printed inside the chosen span (a date inside "组委会二〇二〇年九月二十四日"): answer
+        # with the narrowest such span, so the raw text and the box are the value's own.
+        inside = [
+            rows.proposals[i]
+            for i in range(scores.size)
+            if keys[i] == keys[order[0]] and scores[i] > 0 and set(rows.proposals[i].refs) <= set(top.refs)
+        ]
+        top = min(inside, key=lambda p: (len(p.refs), len(p.text)), default=top)
         # The runner-up is the best proposal of another value: a competing printed value, not the same one twice.
         different = [int(i) for i in order if keys[i] != keys[order[0]] and scores[i] > 0]
         runner = rows.proposals[different[0]] if different else None
