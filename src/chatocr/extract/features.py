@@ -30,7 +30,7 @@ from chatocr.extract.proposals import _SPAN_KINDS, Proposal, document_proposals
 from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 6
+FEATURES_VERSION = 7
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -44,7 +44,7 @@ BASE_FEATURES = [
 FIELD_FEATURES = [
     "field_kind", "type_fit",
     "sim_inline", "part_inline", "sim_left", "part_left", "sim_above", "part_above",
-    "sim_best", "best_relation", "sim_self", "part_self", "name_cover",
+    "sim_best", "best_relation", "sim_self", "part_self", "name_cover", "region_cover",
     "gap_left", "gap_above",
     "occ_requested", "key_ordinal", "occ_match", "n_key_lines",
     "rule_score", "rule_rank", "rule_source",
@@ -57,6 +57,9 @@ _OCCURRENCE = re.compile(r"\s*[(（]\s*(\d{1,2})\s*[)）]\s*$")
 _RULE_SOURCES = {"pair": 1, "span": 2, "position": 3, "capture": 4, "line": 5}
 # Similarity a line must reach to count as a printed key of the field (for the n-th occurrence).
 KEY_LINE_SIMILARITY = 0.8
+# Section labels: lines of at most this many characters, within this many line heights of a value.
+SECTION_LABEL_CHARS = 6
+SECTION_REACH = 3.0
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -132,9 +135,11 @@ class DocFeatures:
     line_inline_keys: list[str]  # squashed key part of each "key: value" line ("" when none)
     values: list[str]  # squashed proposal texts
     context: list[str]  # squashed text around each proposal (key, left, above and two lines up)
+    region: list[str]  # squashed short labels to the left of each proposal (section labels)
 
     def __post_init__(self) -> None:
         self.context_chars = [set(c) for c in self.context]
+        self.region_chars = [set(c) for c in self.region]
         self.name_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
@@ -152,6 +157,11 @@ class DocFeatures:
         median_h = float(np.median(heights)) if heights else 1.0
         widths = {p.page: float(p.width or 1) for p in view.document.pages}
         line_keys = [squash(ln.text) for ln in lines]
+        # Short labels to the left of a value, within a few line heights (a section's vertical label 购买方
+        # beside its 名称 row): the region a value sits in, read whatever the reading order.
+        bounds = np.array([ln.line.bounds for ln in lines], dtype=np.float64).reshape(-1, 4)
+        line_pages = np.array([ln.page for ln in lines])
+        short = np.array([0 < len(k) <= SECTION_LABEL_CHARS for k in line_keys], dtype=bool)
         line_inline_keys = []
         for ln in lines:
             m = _INLINE_KEY.match(nfkc(ln.text))
@@ -165,7 +175,7 @@ class DocFeatures:
         rows, flags_rows = [], []
         inline_index: dict[str, int] = {}
         inline_ids, left_ids, above_ids, first_ids, gap_l, gap_a = [], [], [], [], [], []
-        values, context = [], []
+        values, context, region = [], [], []
         for prop in props:
             first = lines[prop.refs[0]]
             printed = parse_amount(prop.text) if re.search(r"\d", prop.text) else None
@@ -230,6 +240,13 @@ class DocFeatures:
             around += [lines[j].text for j in (left_ids[-1], above_ids[-1]) if j >= 0]
             around += [lines[j].text for j in range(max(0, first.index - 2), first.index)]
             context.append(squash(" ".join(around)))
+            near = (
+                short
+                & (line_pages == first.page)
+                & (bounds[:, 2] <= x0 + height)
+                & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
+            )
+            region.append("".join(line_keys[j] for j in np.flatnonzero(near)))
         width = len(BASE_FEATURES)
         return cls(
             view=view,
@@ -247,6 +264,7 @@ class DocFeatures:
             line_inline_keys=line_inline_keys,
             values=values,
             context=context,
+            region=region,
         )
 
 
@@ -422,6 +440,10 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
         ]
     )
 
+    region_cover = np.array(
+        [max((len(chars & ctx) / len(chars) for chars in name_chars if chars), default=0.0) for ctx in doc.region_chars]
+    )
+
     # The n-th printed key of the field, in reading order ("姓名 (2)": the second 姓名 on the form).
     key_lines = [i for i in range(len(doc.line_keys)) if as_key_r[i] >= KEY_LINE_SIMILARITY]
     ordinal_of = {line: k + 1 for k, line in enumerate(key_lines)}
@@ -438,7 +460,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
         [
             np.full(n, float(kinds)), _kind_fit(kind, doc.flags, typed),
             sim_inline, part_inline, sim_left, part_left, sim_above, part_above,
-            sim_best, best_relation, self_r, self_p, cover,
+            sim_best, best_relation, self_r, self_p, cover, region_cover,
             doc.gap_left, doc.gap_above,
             np.full(n, float(occurrence)), key_ordinal, (key_ordinal == occurrence).astype(float),
             np.full(n, float(len(key_lines))),
@@ -469,4 +491,5 @@ def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
         line_inline_keys=a.line_inline_keys,
         values=[*a.values, *b.values],
         context=[*a.context, *b.context],
+        region=[*a.region, *b.region],
     )

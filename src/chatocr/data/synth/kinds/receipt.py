@@ -72,6 +72,9 @@ def sample(rng: random.Random, lang: str) -> Sale:
         tax_id = f"税号：{values.uscc(rng)}"
         phone = f"电话：0{rng.randint(10, 999)}-{values.digits(rng, 8)}"
         cashier = words.person_name(rng)
+    # Many tills print the number bare, without "TEL:": half of them here (an odd last digit, so no new draw).
+    if int(phone[-1]) % 2:
+        phone = phone.split(":", 1)[-1].split("：", 1)[-1].strip()
     total = subtotal + tax
     notes = [n for n in (5, 10, 20, 50, 100, 200, 500, 1000) if n >= total] or [int(total) + 1]
     cash = Decimal(rng.choice(notes[:2]))
