@@ -191,3 +191,20 @@ def test_two_competing_totals_lower_the_confidence_and_are_both_reported() -> No
     assert competing.confidence < single.confidence
     assert competing.alternatives and {competing.value, competing.alternatives[0].value} == {"12.50", "99.00"}
     assert competing.export()["alternatives"][0]["box"] is not None
+
+
+def test_min_confidence_option_is_validated_and_lowers_the_null_threshold() -> None:
+    from typer.testing import CliRunner
+
+    import chatocr.cli.extract_cmd  # noqa: F401  (registers `extract`)
+    from chatocr.cli.app import app
+
+    bad = CliRunner().invoke(app, ["extract", "x.jpg", "--fields", "total", "--min-confidence", "1.5"])
+    assert bad.exit_code == OptionsError.exit_code and "min_confidence" in bad.output
+    document = make_document([[("Ref", 40), ("QX-7781", 600)], [("Amount paid", 40), ("12.50", 600)]])
+    schema = load_schema(fields="Shipment reference,total")
+    strict = Extractor(Options.create(**{"extract.strategy": "learned", "extract.min_confidence": 0.99}))
+    lenient = Extractor(Options.create(**{"extract.strategy": "learned", "extract.min_confidence": 0.0}))
+    strict_answers = [f.value for f in strict.run_document(document, schema).fields.values() if f.value]
+    lenient_answers = [f.value for f in lenient.run_document(document, schema).fields.values() if f.value]
+    assert len(lenient_answers) == 2 and len(strict_answers) < 2

@@ -53,6 +53,13 @@ def extract(
     max_in_flight: Annotated[
         int | None, typer.Option("--max-in-flight", help="most requests in flight to the LLM server (default 4)")
     ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            help="learned strategy: answer null below this confidence (default: the model's learned threshold)",
+        ),
+    ] = None,
     language: Annotated[str | None, typer.Option(help="prompt language: auto, zh, en")] = None,
     engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`)")] = None,
     format: Annotated[ExtractFormat, typer.Option("--format", "-f", help="json: JSON Lines; csv")] = ExtractFormat.json,
@@ -75,6 +82,7 @@ def extract(
             "backend.context_tokens": context_tokens,
             "backend.max_in_flight": max_in_flight,
             "extract.language": language,
+            "extract.min_confidence": min_confidence,
             "ocr.engine": engine,
         }
         options = Options.create(**overrides)
