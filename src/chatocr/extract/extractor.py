@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
 from chatocr.extract.features import DocFeatures, field_rows
-from chatocr.extract.normalize import nfkc, normalize_value, strip_keys
+from chatocr.extract.normalize import nfkc, normalize_value, strip_keys, trim
 from chatocr.extract.prompt import (
     PROMPT_VERSION,
     Prompt,
@@ -267,11 +268,26 @@ def acceptable(spec: FieldSpec, text: str) -> bool:
     return spec.matches(value)
 
 
+def acceptor(spec: FieldSpec) -> Callable[[str], bool]:
+    """``acceptable`` for one field, fast for the common case: a plain text field takes any text that does
+    not start like one of its printed keys (only those can be stripped to nothing)."""
+    if spec.normalize not in (None, "text") or spec.pattern:
+        return lambda text: acceptable(spec, text)
+    starts = {alias.strip()[:1].lower() for alias in spec.aliases if alias.strip()}
+
+    def accept(text: str) -> bool:
+        if text.lstrip()[:1].lower() in starts:
+            return acceptable(spec, text)
+        return bool(trim(text))
+
+    return accept
+
+
 def stage_read(
     reader: LearnedReader, doc: DocFeatures, spec: FieldSpec, schema: Schema, min_confidence: float | None = None
 ) -> FieldResult:
     """The learned reader's answer for one field, grounded like any other choice."""
-    answer = reader.read(doc, spec, schema.names, accept=lambda text: acceptable(spec, text), threshold=min_confidence)
+    answer = reader.read(doc, spec, schema.names, accept=acceptor(spec), threshold=min_confidence)
     if answer.proposal is None:
         return make_field(None, confidence=round(answer.probability, 4))
     prop = answer.proposal

@@ -141,6 +141,8 @@ class DocFeatures:
         self.context_chars = [set(c) for c in self.context]
         self.region_chars = [set(c) for c in self.region]
         self.name_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # Per line, so shared by every DocFeatures of the same document (see field_rows' extra proposals).
+        self.line_cache: dict[str, np.ndarray] = {}
 
     @classmethod
     def build(cls, view: DocView, proposals: list[Proposal] | None = None) -> DocFeatures:
@@ -299,7 +301,10 @@ def _name_similarity(doc: DocFeatures, name: str) -> tuple[np.ndarray, np.ndarra
     if cached is None:
         names, _ = field_names(FieldSpec(name=name))
         value_r, _ = _similarities(names, doc.values)
-        line_r, _ = _similarities(names, doc.line_keys)
+        # The lines are the document's, whatever proposals this DocFeatures holds: computed once per name.
+        line_r = doc.line_cache.get(name)
+        if line_r is None:
+            line_r = doc.line_cache[name] = _similarities(names, doc.line_keys)[0]
         inline_r, _ = _similarities(names, doc.inline_keys)
         key_r = np.maximum.reduce(
             [_pick(inline_r, doc.inline_ids), _pick(line_r, doc.left_ids), _pick(line_r, doc.above_ids)]
@@ -411,6 +416,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
             extra_rule.append((0.0, 99.0, 0.0))
     if extra:
         more = DocFeatures._build(doc.view, extra)
+        more.line_cache = doc.line_cache
         doc = _concat(doc, more)
         rule_score = np.concatenate([rule_score, [r[0] for r in extra_rule]])
         rule_rank = np.concatenate([rule_rank, [r[1] for r in extra_rule]])

@@ -93,6 +93,9 @@ def value_keys(texts: list[str], normalizer: str | None) -> np.ndarray:
     from chatocr.extract.normalize import normalize_value
 
     keys: dict[str, int] = {}
+    if normalizer in (None, "text"):
+        # Plain text normalisation only trims and tidies what squash() drops anyway.
+        return np.array([keys.setdefault(squash(t), len(keys)) for t in texts])
     return np.array([keys.setdefault(squash(normalize_value(t, normalizer) or t), len(keys)) for t in texts])
 
 
