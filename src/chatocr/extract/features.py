@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 
 from chatocr.extract.candidates import _KNOWN_KEYS, Candidate, DocView, generate
 from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
-from chatocr.extract.proposals import _SPAN_KINDS, Proposal, document_proposals
+from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, document_proposals
 from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
@@ -111,7 +111,7 @@ def _kind_fit(kind: str, flags: np.ndarray, typed: list[str | None]) -> np.ndarr
         return is_amount.copy()
     if kind == "time":
         return is_time.copy()
-    if kind in _SPAN_KINDS:
+    if kind in SPAN_KINDS:
         return np.array([1.0 if t == kind else 0.0 for t in typed])
     return np.full(len(typed), -1.0)
 
@@ -146,13 +146,8 @@ class DocFeatures:
 
     @classmethod
     def build(cls, view: DocView, proposals: list[Proposal] | None = None) -> DocFeatures:
+        """Features of ``proposals`` (default: every generator's proposals for the document)."""
         props = proposals if proposals is not None else document_proposals(view)
-        return cls._build(view, props)
-
-    @classmethod
-    def _build(cls, view: DocView, props: list[Proposal]) -> DocFeatures:
-        from chatocr.extract.proposals import _INLINE_KEY
-
         lines = view.lines
         n_lines = max(1, len(lines))
         heights = [max(1.0, ln.line.bounds[3] - ln.line.bounds[1]) for ln in lines]
@@ -166,7 +161,7 @@ class DocFeatures:
         short = np.array([0 < len(k) <= SECTION_LABEL_CHARS for k in line_keys], dtype=bool)
         line_inline_keys = []
         for ln in lines:
-            m = _INLINE_KEY.match(nfkc(ln.text))
+            m = INLINE_KEY.match(nfkc(ln.text))
             line_inline_keys.append(squash(m.group(1)) if m else "")
         counts: dict[str, int] = {}
         for key in line_keys:
@@ -179,7 +174,6 @@ class DocFeatures:
         inline_ids, left_ids, above_ids, first_ids, gap_l, gap_a = [], [], [], [], [], []
         values, context, region = [], [], []
         for prop in props:
-            first = lines[prop.refs[0]]
             printed = parse_amount(prop.text) if re.search(r"\d", prop.text) else None
             value = float(printed) if printed is not None else None
             parsed_amounts.append(value)
@@ -205,7 +199,7 @@ class DocFeatures:
                 (
                     float(np.log1p(len(text))), digit, alpha, cjk, upper, float(len(text.split())),
                     is_date, is_amount, is_time,
-                    float(_SPAN_KINDS.index(prop.typed) + 1) if prop.typed in _SPAN_KINDS else 0.0,
+                    float(SPAN_KINDS.index(prop.typed) + 1) if prop.typed in SPAN_KINDS else 0.0,
                     float(len(prop.refs)),
                     view.relative_y(first.index), x0 / page_w, x1 / page_w, first.index / n_lines, height / median_h,
                     0.0 if prop.inline_key else 1.0, keylike, 1.0 if re.search(r"[:：]", text) else 0.0,
@@ -313,6 +307,11 @@ def _name_similarity(doc: DocFeatures, name: str) -> tuple[np.ndarray, np.ndarra
     return cached
 
 
+def _coverage(name_chars: list[set[str]], texts: list[set[str]]) -> np.ndarray:
+    """For each text, the largest share of one name's characters it holds."""
+    return np.array([max((len(chars & text) / len(chars) for chars in name_chars), default=0.0) for text in texts])
+
+
 def other_field_similarity(doc: DocFeatures, spec: FieldSpec, schema_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The most any other asked field's name resembles each proposal, and each proposal's key."""
     n = len(doc.proposals)
@@ -415,7 +414,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
             extra.append(prop)
             extra_rule.append((0.0, 99.0, 0.0))
     if extra:
-        more = DocFeatures._build(doc.view, extra)
+        more = DocFeatures.build(doc.view, extra)
         more.line_cache = doc.line_cache
         doc = _concat(doc, more)
         rule_score = np.concatenate([rule_score, [r[0] for r in extra_rule]])
@@ -438,17 +437,9 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
     sim_best = stacked.max(axis=1)
     best_relation = np.where(sim_best > 0, stacked.argmax(axis=1) + 1, 0).astype(float)
     self_r, self_p = _similarities(names, doc.values)
-    name_chars = [set(n) for n in names]
-    cover = np.array(
-        [
-            max((len(chars & ctx) / len(chars) for chars in name_chars if chars), default=0.0)
-            for ctx in doc.context_chars
-        ]
-    )
-
-    region_cover = np.array(
-        [max((len(chars & ctx) / len(chars) for chars in name_chars if chars), default=0.0) for ctx in doc.region_chars]
-    )
+    name_chars = [set(n) for n in names if n]
+    cover = _coverage(name_chars, doc.context_chars)
+    region_cover = _coverage(name_chars, doc.region_chars)
 
     # The n-th printed key of the field, in reading order ("姓名 (2)": the second 姓名 on the form).
     key_lines = [i for i in range(len(doc.line_keys)) if as_key_r[i] >= KEY_LINE_SIMILARITY]

@@ -17,18 +17,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from chatocr.extract.candidates import TYPED_KINDS, DocLine, DocView, typed_spans
+from chatocr.extract.candidates import DocLine, DocView, typed_spans
 from chatocr.extract.normalize import nfkc, trim
 
 PROPOSALS_VERSION = 3
 
-# The relation between a value and its printed key.
-KEY_NONE, KEY_INLINE, KEY_LEFT, KEY_ABOVE = 0, 1, 2, 3
 
 # "Key: value" inside one line: a short key, then a colon (ASCII or full-width).
-_INLINE_KEY = re.compile(r"^\s*([^:：]{1,40}?)\s*[:：]\s*(.+?)\s*$")
+INLINE_KEY = re.compile(r"^\s*([^:：]{1,40}?)\s*[:：]\s*(.+?)\s*$")
 # Typed spans worth proposing on their own inside a longer line (dates in "Date: 12/01/2019 10:22").
-_SPAN_KINDS = ("date", "amount", "time", "phone", "credit_code", "id_card", "code", "train_no", "station", "seat")
+SPAN_KINDS = ("date", "amount", "time", "phone", "credit_code", "id_card", "code", "train_no", "station", "seat")
 # A wrapped value continues on at most this many lines below its first one.
 MAX_BLOCK_LINES = 6
 
@@ -77,7 +75,7 @@ def whole_lines(view: DocView) -> Iterable[Proposal]:
 def after_inline_key(view: DocView) -> Iterable[Proposal]:
     """The part after "key:" inside a line ("证书编号：A123" -> "A123", key "证书编号")."""
     for item in view.lines:
-        match = _INLINE_KEY.match(nfkc(item.text))
+        match = INLINE_KEY.match(nfkc(item.text))
         if not match:
             continue
         value = _clean(match.group(2))
@@ -128,7 +126,7 @@ def after_spaced_key(view: DocView) -> Iterable[Proposal]:
     """A short Chinese key followed by a space and the value, with no colon."""
     for item in view.lines:
         match = _SPACED_KEY.match(nfkc(item.text))
-        if match and not _INLINE_KEY.match(nfkc(item.text)):
+        if match and not INLINE_KEY.match(nfkc(item.text)):
             yield Proposal(_clean(match.group(2)), [item.index], {"spaced_key"}, inline_key=match.group(1))
 
 
@@ -137,7 +135,7 @@ def typed_values(view: DocView) -> Iterable[Proposal]:
     """Dates, amounts, times, phone numbers, codes and IDs inside lines; the text before the span is its key."""
     for item in view.lines:
         text = nfkc(item.text)
-        for kind in _SPAN_KINDS:
+        for kind in SPAN_KINDS:
             for start, end, _value in typed_spans(kind, text):
                 span = _clean(text[start:end])
                 if not span:
@@ -158,14 +156,14 @@ def _continues(view: DocView, first: DocLine, nxt: DocLine) -> bool:
         return False
     if len(view.rows[nxt.row]) > 1:
         return False
-    return not _INLINE_KEY.match(nfkc(nxt.text))
+    return not INLINE_KEY.match(nfkc(nxt.text))
 
 
 @proposal_generator("block")
 def wrapped_blocks(view: DocView) -> Iterable[Proposal]:
     """A line with the lines that continue it below (addresses, 经营范围, long names), 2..6 lines."""
     for item in view.lines:
-        match = _INLINE_KEY.match(nfkc(item.text))
+        match = INLINE_KEY.match(nfkc(item.text))
         # Pieces keep their own punctuation ("12 Harbour Road," then "Kowloon Bay"); only the ends are trimmed.
         head = _spaces(match.group(2) if match else item.text)
         key = _clean(match.group(1)) if match else ""
@@ -226,12 +224,9 @@ def document_proposals(view: DocView) -> list[Proposal]:
 
 __all__ = [
     "GENERATORS",
-    "KEY_ABOVE",
-    "KEY_INLINE",
-    "KEY_LEFT",
-    "KEY_NONE",
+    "INLINE_KEY",
     "PROPOSALS_VERSION",
-    "TYPED_KINDS",
+    "SPAN_KINDS",
     "Proposal",
     "document_proposals",
     "proposal_generator",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -54,11 +53,11 @@ class Calibration:
     c: float = 0.0
 
     def __call__(self, best: np.ndarray, second: np.ndarray) -> np.ndarray:
-        lb, ls = _logit(best), _logit(second)
+        lb, ls = logit(best), logit(second)
         return 1.0 / (1.0 + np.exp(-(self.a * lb + self.b * (lb - ls) + self.c)))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
 
@@ -194,8 +193,3 @@ def load_reader(model_dir: str | Path | None = None) -> LearnedReader:
         if key not in _LOADED:
             _LOADED[key] = LearnedReader(model_dir)
         return _LOADED[key]
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))

@@ -37,7 +37,7 @@ from chatocr.extract.extractor import acceptable
 from chatocr.extract.features import CATEGORICAL, FEATURES, FEATURES_VERSION, DocFeatures, field_rows
 from chatocr.extract.normalize import normalize_value
 from chatocr.extract.proposals import PROPOSALS_VERSION
-from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, _logit, calibration_inputs, value_keys
+from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, calibration_inputs, logit, value_keys
 from chatocr.fields.lexicon import spec_from_name
 from chatocr.fields.loader import list_templates, load_template
 from chatocr.fields.spec import FieldSpec, Schema
@@ -367,7 +367,7 @@ def fit_calibration(
     makes the confidence and the null threshold those of use, not of the recipe."""
     from sklearn.linear_model import LogisticRegression
 
-    best_list, second_list, right = [], [], []
+    best_list, second_list, right, labelled_list = [], [], [], []
     for g in np.unique(group):
         idx = np.flatnonzero(group == g)
         s = scores[idx]
@@ -375,11 +375,10 @@ def fit_calibration(
         best_list.append(best)
         second_list.append(second)
         right.append(float(y[idx][int(np.argmax(s))] > 0))
-    b, s2, r = np.array(best_list), np.array(second_list), np.array(right)
-    lb, ls = _logit(b), _logit(s2)
+        labelled_list.append(float(labelled[idx].max() > 0))  # recall counts every labelled field, proposed or not
+    b, s2, r, has_value = np.array(best_list), np.array(second_list), np.array(right), np.array(labelled_list)
+    lb, ls = logit(b), logit(s2)
     features = np.column_stack([lb, lb - ls])
-    # Recall counts every field with a label, proposed or not.
-    has_value = np.array([float(labelled[np.flatnonzero(group == g)].max() > 0) for g in np.unique(group)])
     weight = np.ones(len(r))
     n_absent, n_present = float((has_value == 0).sum()), float((has_value > 0).sum())
     if absent_share is not None and n_absent and n_present:
