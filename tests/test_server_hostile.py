@@ -16,13 +16,13 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("uvicorn")
-import uvicorn
 
 from chatocr.errors import ChatOCRError
 from chatocr.fields.spec import Schema
 from chatocr.options import BackendOptions
 from chatocr.result import ExtractionResult
 from chatocr.server import ServerSettings, create_app
+from live_server import serve_in_thread
 from test_server_api import QuickExtractor, receipt_png
 
 
@@ -50,9 +50,6 @@ class SlowExtractor(QuickExtractor):
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     settings = ServerSettings(
         max_upload_mb=2.0,
         max_sync_pages=4,
@@ -61,16 +58,8 @@ def base_url() -> Iterator[str]:
         backends={"fake": BackendOptions(name="schema-first")},
     )
     app = create_app(settings, extractor_factory=SlowExtractor)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def _health_latencies(base_url: str, busy: threading.Thread) -> list[float]:

@@ -3,39 +3,25 @@ enforced while the body streams in, with Content-Length and with chunked uploads
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 pytest.importorskip("uvicorn")
-import uvicorn
 
 from chatocr.options import BackendOptions
 from chatocr.server import ServerSettings, create_app
+from live_server import serve_in_thread
 from test_server_api import QuickExtractor, receipt_png
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     settings = ServerSettings(max_upload_mb=1.0, backends={"fake": BackendOptions(name="schema-first")})
     app = create_app(settings, extractor_factory=QuickExtractor)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def test_small_upload_is_served(base_url: str) -> None:
