@@ -208,3 +208,20 @@ def test_min_confidence_option_is_validated_and_lowers_the_null_threshold() -> N
     strict_answers = [f.value for f in strict.run_document(document, schema).fields.values() if f.value]
     lenient_answers = [f.value for f in lenient.run_document(document, schema).fields.values() if f.value]
     assert len(lenient_answers) == 2 and len(strict_answers) < 2
+
+
+def test_training_refuses_a_missing_dataset_before_any_slow_work(tmp_path: Path) -> None:
+    from chatocr.errors import DatasetError
+    from chatocr.finetune.reader_train import Recipe, Source, train_reader
+
+    recipe = Recipe(
+        name="bad",
+        sources=[
+            Source(name="synth", path=tmp_path / "synth", kind="synth", synth={"n": 4, "seed": 1}),
+            Source(name="forms", path=tmp_path / "nowhere"),
+        ],
+        params={},
+    )
+    with pytest.raises(DatasetError, match="no folder"):
+        train_reader(recipe, tmp_path / "model", tmp_path / "cache", threads=1)
+    assert not (tmp_path / "synth").exists() and not (tmp_path / "model").exists()

@@ -436,6 +436,10 @@ def train_reader(
     import lightgbm as lgb
 
     started = time.perf_counter()
+    # Every dataset must be there before the slow work (synthesis, OCR) starts.
+    for source in recipe.sources:
+        if source.kind != "synth" and not source.path.is_dir():
+            raise DatasetError(f"training source {source.name}: no folder {source.path}", hint="see --benchmarks")
     parts: list[dict[str, np.ndarray]] = []
     summary: dict[str, Any] = {}
     for source in recipe.sources:
