@@ -9,7 +9,18 @@ import pytest
 
 from chatocr.errors import SpecError
 from chatocr.fields import FieldType, list_templates, load_schema
-from chatocr.fields.lexicon import hint_for, kind_of
+from chatocr.fields.lexicon import (
+    DATE_KEYS,
+    PRINTED_KEYS,
+    SECTIONS,
+    hint_for,
+    kind_of,
+    multiline_of,
+    other_sections,
+    section_of,
+    spec_from_name,
+)
+from chatocr.fields.spec import FieldSpec
 
 TEMPLATE_FIELDS = {
     "certificate": ["姓名", "比赛名称", "证书编号", "指导老师姓名", "级别", "等级", "证书日期", "比赛单位承办单位"],
@@ -143,10 +154,73 @@ def test_missing_schema_file(tmp_path: Path) -> None:
         load_schema(schema=tmp_path / "nope.yaml")
 
 
+def test_multiline_and_section_default_to_the_lexicon() -> None:
+    plain = FieldSpec(name="x")
+    assert plain.multiline is None and plain.section is None
+    assert multiline_of(plain) is False and section_of(plain) == () and other_sections(plain) == ()
+    # Unset on the spec: the lexicon answers from the name, however the spec was made.
+    assert multiline_of(FieldSpec(name="经营范围")) is True
+    assert section_of(FieldSpec(name="销售方名称")) == SECTIONS["销售方"]
+
+
+def test_the_lexicon_fills_multiline_and_section_for_bare_names() -> None:
+    schema = load_schema(fields="经营范围,备注,地址,收货地址,发票号码,购买方名称,销售方纳税人识别号,名称")
+    assert [f.name for f in schema.fields if f.multiline] == ["经营范围", "备注", "地址", "收货地址"]
+    assert schema.field("发票号码").multiline is False
+    buyer = schema.field("购买方名称")
+    assert buyer.section == ["购买方", "购方", "买方", "购货单位"]
+    assert other_sections(buyer) == SECTIONS["销售方"]
+    assert schema.field("销售方纳税人识别号").section == list(SECTIONS["销售方"])
+    assert schema.field("名称").section == []
+    # 备注 joins the lexicon for its wrapping only: still a plain text field printed under its own name.
+    assert spec_from_name("备注").aliases == ["备注"] and kind_of(spec_from_name("备注")) == "text"
+
+
+def test_templates_declare_multiline_and_section() -> None:
+    licence = load_schema(template="business_license")
+    assert licence.field("经营范围").multiline is True and licence.field("住所").multiline is True
+    assert licence.field("名称").multiline is None  # unset: the lexicon decides
+    assert load_schema(template="receipt").field("address").multiline is True
+    invoice = load_schema(template="vat_invoice")
+    for name in ("购买方名称", "购买方纳税人识别号", "销售方名称", "销售方纳税人识别号"):
+        # The template says what the lexicon would infer from the name.
+        assert section_of(invoice.field(name)) == section_of(FieldSpec(name=name)) != ()
+    assert invoice.field("金额").section is None
+
+
+def test_multiline_and_section_load_from_yaml_and_json(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "s.yaml"
+    yaml_file.write_text(
+        "fields:\n  - name: 备注\n    multiline: false\n  - name: 收货人\n    section: [收货方, 收货单位]\n"
+        "  - name: 说明\n    multiline: true\n",
+        encoding="utf-8",
+    )
+    schema = load_schema(schema=yaml_file)
+    assert schema.field("备注").multiline is False and multiline_of(schema.field("备注")) is False  # declared wins
+    assert schema.field("说明").multiline is True
+    receiver = schema.field("收货人")
+    assert section_of(receiver) == ("收货方", "收货单位")
+    assert other_sections(receiver) == (*SECTIONS["购买方"], *SECTIONS["销售方"])
+    json_file = tmp_path / "s.json"
+    json_file.write_text(json.dumps({"fields": [{"name": "购买方名称", "section": []}, {"name": "经营范围"}]}))
+    schema = load_schema(schema=str(json_file))
+    assert section_of(schema.field("购买方名称")) == ()  # an empty section turns the lexicon's off
+    assert schema.field("经营范围").multiline is None and multiline_of(schema.field("经营范围")) is True
+
+
+def test_printed_key_vocabulary() -> None:
+    # Lexicon aliases (squashed: NFKC, no spaces or colons, lower case) and labels no field asks for.
+    assert {"发票代码", "grandtotal", "统一社会信用代码", "收款员", "赛区/阶段"} <= PRINTED_KEYS
+    assert all(key == key.lower() and " " not in key for key in PRINTED_KEYS)
+    assert {"开票日期", "出生", "有效期"} <= set(DATE_KEYS)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"fields": []}, "fields"),
+        ({"fields": [{"name": "s", "section": ["购方", " "]}]}, "section label is empty"),
+        ({"fields": [{"name": "s", "multiline": "sometimes"}]}, "multiline"),
         ({"fields": [{"name": "s", "type": "enum"}]}, "needs 'choices'"),
         ({"fields": [{"name": "s", "type": "colour"}]}, "type"),
         ({"fields": [{"name": "s", "colour": "red"}]}, "colour"),

@@ -30,7 +30,7 @@ from chatocr.extract.normalize import (
     strip_keys,
     trim,
 )
-from chatocr.fields.lexicon import LEXICON, hint_for, kind_of
+from chatocr.fields.lexicon import DATE_KEYS, PRINTED_KEYS, hint_for, kind_of, multiline_of, other_sections, section_of
 from chatocr.fields.spec import FieldSpec
 from chatocr.layout import rows
 
@@ -235,9 +235,8 @@ TYPED_KINDS = {"date", "amount", "time", "phone", "credit_code", "id_card", "tra
 # ------------------------------------------------------------------ generators
 
 
-_LONG_TEXT_FIELDS = {"经营范围", "住所", "地址", "address", "比赛单位承办单位", "备注"}
 # Printed keys of dates other than the one asked for: a date next to them is not our date.
-_DATE_KEYS = re.compile(r"开票日期|报告生成时间|成立日期|打印日期|生成时间|有效期|营业期限|出生")
+_DATE_KEYS = re.compile("|".join(re.escape(key) for key in DATE_KEYS))
 
 
 def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate]:
@@ -257,7 +256,7 @@ def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate
             before = text[: match.start()].rstrip()
             if before and re.search(r"[\u4e00-\u9fff]$", before) and not re.search(r"[:：]", before[-2:]):
                 base -= 0.3
-            base += _role_adjustment(view, item, spec.name)
+            base += _role_adjustment(view, item, spec)
             if kind == "amount" and _is_total_field(spec):
                 if _NOT_TOTAL.search(text):
                     base -= 0.45
@@ -266,27 +265,24 @@ def pair_candidates(view: DocView, spec: FieldSpec, kind: str) -> list[Candidate
             if _is_column_header(view, item, text, match):
                 break  # "项目 | 单价 | 数量 | 金额": a table column, not the key of one value
             rest = text[match.end() :]
-            long_text = kind == "address" or spec.name in _LONG_TEXT_FIELDS
+            long_text = kind == "address" or multiline_of(spec)
             out.extend(_values_after_key(view, item, rest, kind, base, alias, long_text))
             break
     return out
 
 
-_ROLES = {"购买方": ("购买方", "购方", "买方", "购货单位"), "销售方": ("销售方", "销方", "卖方", "销货单位")}
-
-
-def _role_adjustment(view: DocView, item: DocLine, field_name: str) -> float:
-    """购买方 / 销售方 fields: favour keys in their own section, reject keys in the other party's."""
-    own = next((role for role in _ROLES if field_name.startswith(role)), None)
-    if own is None:
+def _role_adjustment(view: DocView, item: DocLine, spec: FieldSpec) -> float:
+    """Fields of one section (购买方 / 销售方): favour keys in their own section, reject keys in another's."""
+    own = section_of(spec)
+    if not own:
         return 0.0
-    other = next(role for role in _ROLES if role != own)
-    # The nearest party mention on this line or the three lines above decides the section.
+    others = other_sections(spec)
+    # The nearest section label on this line or the three lines above decides the section.
     for j in range(item.index, max(-1, item.index - 4), -1):
         text = view.lines[j].text
-        if any(word in text for word in _ROLES[own]):
+        if any(word in text for word in own):
             return 0.1
-        if any(word in text for word in _ROLES[other]):
+        if any(word in text for word in others):
             return -0.5
     return 0.0
 
@@ -312,20 +308,20 @@ def _prefer_largest_total(view: DocView, cands: list[Candidate]) -> None:
 
 
 def _is_total_field(spec: FieldSpec) -> bool:
+    """The amount paid (not a subtotal or a tax), for the total-key ranking.
+
+    Kept here rather than as a lexicon flag: it is a prefix rule on the name ("total", "Total_value",
+    "total amount", "TOTAL (RM)") that no single lexicon entry matches, plus the zh total entries.
+    """
     name = spec.name.lower()
     return name.startswith("total") or name in ("价税合计", "合计", "总金额")
-
-
-_KNOWN_KEYS = {
-    re.sub(r"[\s:：]", "", nfkc(alias)).lower() for hint in LEXICON.values() for alias in hint.aliases if len(alias) > 1
-} | {"学校", "赛区", "赛区/阶段", "获奖等级", "颁发单位", "颁发日期", "登记机关", "营业期限", "收款员", "机器编号"}
 
 
 def _looks_like_key(view: DocView, item: DocLine) -> bool:
     """A printed key rather than a value: a known key, or a short label opening a key-value row."""
     text = nfkc(item.text).strip()
     squashed = re.sub(r"[\s:：]", "", text).lower()
-    if squashed in _KNOWN_KEYS or text.endswith((":", "：")):
+    if squashed in PRINTED_KEYS or text.endswith((":", "：")):
         return True
     row = view.rows[item.row]
     return len(row) > 1 and row[0] == item.index and bool(re.fullmatch(r"[\u4e00-\u9fa5/ ]{2,8}", text))

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from chatocr.extract.candidates import _KNOWN_KEYS, Candidate, DocView, generate
+from chatocr.extract.candidates import Candidate, DocView, generate
 from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
 from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, document_proposals
-from chatocr.fields.lexicon import KINDS, kind_of, readable_alias
+from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
 FEATURES_VERSION = 7
@@ -193,7 +193,7 @@ class DocFeatures:
             is_time = 1.0 if parse_time(prop.text) else 0.0
             flags_rows.append((is_date, is_amount, is_time))
             text = prop.text.strip()
-            keylike = 1.0 if text.endswith((":", "：")) or squashed in _KNOWN_KEYS else 0.0
+            keylike = 1.0 if text.endswith((":", "：")) or squashed in PRINTED_KEYS else 0.0
             amount_rank = rank[amount] / max(1, len(order)) if amount is not None else -1.0
             rows.append(
                 (

@@ -2,9 +2,13 @@
 
 A plain field list such as ``"发票号码,开票日期,total"`` carries only names; this
 lexicon turns each name into a sensible type, printed-key aliases and a ``kind``
-that selects the candidate generators (dates, amounts, codes, company names...).
-Unknown names fall back to inference from name fragments ("...日期" is a date,
-"...金额" an amount, "...号码" a code).
+that selects the candidate generators (dates, amounts, codes, company names...),
+whether its value wraps over lines (``multiline``) and the document part it sits in
+(``section``, from :data:`SECTIONS`). Unknown names fall back to inference from name
+fragments ("...日期" is a date, "...金额" an amount, "...号码" a code).
+
+It also holds the printed-key vocabulary the readers share: :data:`PRINTED_KEYS` (a line
+that is one of them is a key, not a value) and :data:`DATE_KEYS` (keys of particular dates).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class FieldHint:
     occurrence: str | None = None
     # A regular expression a valid (normalised) value matches.
     pattern: str | None = None
+    # The value may wrap over several lines (addresses, 经营范围, 备注).
+    multiline: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,8 +67,10 @@ LEXICON: dict[str, FieldHint] = {
     "store_name": FieldHint(T, "company", ("Store Name", "Merchant"), "the store name"),
     "store name": FieldHint(T, "company", ("Store Name", "Merchant"), "the store name"),
     "merchant": FieldHint(T, "company", ("Merchant", "Store"), "the merchant name"),
-    "address": FieldHint(T, "address", ("Address", "Addr", "HQ ADD", "地址"), "the postal address of the seller"),
-    "store_addr": FieldHint(T, "address", ("Address", "Addr"), "the store address"),
+    "address": FieldHint(
+        T, "address", ("Address", "Addr", "HQ ADD", "地址"), "the postal address of the seller", multiline=True
+    ),
+    "store_addr": FieldHint(T, "address", ("Address", "Addr"), "the store address", multiline=True),
     "date": FieldHint(D, "date", ("Date", "DATE", "Dated", "日期"), "the document date", "date_iso"),
     "time": FieldHint(T, "time", ("Time", "TIME", "时间"), "the time printed", "time"),
     "total": FieldHint(A, "amount", _TOTAL_ALIASES, "the final total amount paid", "amount"),
@@ -99,7 +107,9 @@ LEXICON: dict[str, FieldHint] = {
     "证书编号": FieldHint(T, "code", ("证书编号", "编号", "证书号", "No.", "NO.", "No"), "证书上印的编号", "code"),
     "指导老师姓名": FieldHint(T, "person", ("指导老师", "指导教师", "指导老师姓名", "辅导老师"), "指导老师的姓名"),
     "证书日期": FieldHint(D, "date", ("日期", "颁发日期", "发证日期"), "证书落款日期", "date_iso"),
-    "比赛单位承办单位": FieldHint(T, "issuer", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位"),
+    "比赛单位承办单位": FieldHint(
+        T, "issuer", ("承办单位", "主办单位", "颁发单位"), "主办或承办比赛的单位", multiline=True
+    ),
     # --- VAT invoice ---
     "发票代码": FieldHint(
         T, "code", ("发票代码",), "发票左上方的发票代码（10或12位数字）", "code", pattern=r"\d{10,12}"
@@ -158,17 +168,50 @@ LEXICON: dict[str, FieldHint] = {
     "法定代表人": FieldHint(T, "person", ("法定代表人", "负责人", "经营者"), "法定代表人姓名"),
     "注册资本": FieldHint(T, "text", ("注册资本",), "注册资本（如 壹佰万元整）"),
     "成立日期": FieldHint(D, "date", ("成立日期", "注册日期"), "成立日期", "date_iso"),
-    "住所": FieldHint(T, "address", ("住所", "经营场所", "地址"), "住所地址"),
-    "经营范围": FieldHint(T, "text", ("经营范围",), "经营范围"),
+    "住所": FieldHint(T, "address", ("住所", "经营场所", "地址"), "住所地址", multiline=True),
+    "经营范围": FieldHint(T, "text", ("经营范围",), "经营范围", multiline=True),
     # --- generic zh ---
     "日期": FieldHint(D, "date", ("日期",), "日期", "date_iso"),
-    "地址": FieldHint(T, "address", ("地址", "住址", "住所"), "地址"),
+    "地址": FieldHint(T, "address", ("地址", "住址", "住所"), "地址", multiline=True),
+    # Remarks: free text over several lines; printed under its own name (spec_from_name adds it as the alias).
+    "备注": FieldHint(T, "text", multiline=True),
     "电话": FieldHint(T, "phone", ("电话", "联系电话", "Tel"), "电话号码", "phone"),
     "身份证号": FieldHint(T, "id_card", ("身份证号", "公民身份号码", "身份证号码"), "18位身份证号码", "code"),
     "公民身份号码": FieldHint(T, "id_card", ("公民身份号码", "身份证号"), "18位身份证号码", "code"),
     "合计": FieldHint(A, "amount", ("合计", "总计"), "合计金额", "amount"),
     "总金额": FieldHint(A, "amount", ("总金额", "合计", "总计", "实收"), "总金额", "amount"),
 }
+
+
+# The parts of a document that hold one party's fields, by the label a field's name starts with
+# ("购买方名称" sits in 购买方), each with the labels printed over that part.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "购买方": ("购买方", "购方", "买方", "购货单位"),
+    "销售方": ("销售方", "销方", "卖方", "销货单位"),
+}
+
+
+def _printed_key(text: str) -> str:
+    """A printed key as PRINTED_KEYS holds it: NFKC, without spaces and colons, lower case."""
+    return re.sub(r"[\s:：]", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+# Labels printed on documents beside values that no lexicon field asks for.
+_OTHER_PRINTED_KEYS = (
+    "学校", "赛区", "赛区/阶段", "获奖等级", "颁发单位", "颁发日期", "登记机关", "营业期限", "收款员", "机器编号",
+)  # fmt: skip
+# Printed keys (as _printed_key writes them): the lexicon's aliases longer than one character and the
+# labels above. A line that is one of them is a key, not a value.
+PRINTED_KEYS: frozenset[str] = frozenset(
+    {_printed_key(alias) for hint in LEXICON.values() for alias in hint.aliases if len(alias) > 1}
+    | {_printed_key(key) for key in _OTHER_PRINTED_KEYS}
+)
+
+# Printed keys of particular dates (开票日期, 成立日期, 有效期, 出生...): a date printed beside one of them
+# is that date, not the one a field asks for (unless the key is one of the field's own aliases).
+DATE_KEYS: tuple[str, ...] = (
+    "开票日期", "报告生成时间", "成立日期", "打印日期", "生成时间", "有效期", "营业期限", "出生",
+)  # fmt: skip
 
 
 def _key(name: str) -> str:
@@ -185,7 +228,7 @@ _INFER: list[tuple[str, FieldHint]] = [
     (r"(tax|gst|vat)", LEXICON["tax"]),
     (r"(time|时间)", FieldHint(T, "time", (), "", "time")),
     (r"(tel|phone|fax|mobile|电话|手机)", FieldHint(T, "phone", (), "", "phone")),
-    (r"(addr|地址|住所|住址)", FieldHint(T, "address", ())),
+    (r"(addr|地址|住所|住址)", FieldHint(T, "address", (), multiline=True)),
     (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),
     (r"(身份证|身份号码)", FieldHint(T, "id_card", (), "", "code")),
     (r"(no\.?$|number|num|code|id$|号码|编号|代码|单号|号$)", FieldHint(T, "code", (), "", "code")),
@@ -213,8 +256,14 @@ def readable_alias(name: str) -> str:
     return re.sub(r"[_\s]*(value|key)$", "", name, flags=re.IGNORECASE).replace("_", " ").strip()
 
 
+def section_for_name(name: str) -> tuple[str, ...]:
+    """The printed labels of the document part a field of this name sits in (SECTIONS), or ()."""
+    name = name.strip()
+    return next((labels for prefix, labels in SECTIONS.items() if name.startswith(prefix)), ())
+
+
 def spec_from_name(name: str) -> FieldSpec:
-    """A FieldSpec for a bare name, with type, aliases and normaliser from the lexicon."""
+    """A FieldSpec for a bare name, with type, aliases, normaliser, multiline and section from the lexicon."""
     hint = hint_for(name)
     aliases = list(dict.fromkeys([*hint.aliases, readable_alias(name)]))
     return FieldSpec(
@@ -224,7 +273,27 @@ def spec_from_name(name: str) -> FieldSpec:
         aliases=[a for a in aliases if a],
         normalize=hint.normalize,
         pattern=hint.pattern,
+        multiline=hint.multiline,
+        section=list(section_for_name(name)),
     )
+
+
+def multiline_of(spec: FieldSpec) -> bool:
+    """Whether a field's value may wrap over lines: the spec's own answer, else the lexicon's."""
+    return spec.multiline if spec.multiline is not None else hint_for(spec.name).multiline
+
+
+def section_of(spec: FieldSpec) -> tuple[str, ...]:
+    """The printed labels of the document part a field sits in: the spec's own, else the lexicon's."""
+    return tuple(spec.section) if spec.section is not None else section_for_name(spec.name)
+
+
+def other_sections(spec: FieldSpec) -> tuple[str, ...]:
+    """The labels of the lexicon's sections that share none with the field's own (a 购买方 field: 销售方's)."""
+    own = set(section_of(spec))
+    if not own:
+        return ()
+    return tuple(label for labels in SECTIONS.values() if not own & set(labels) for label in labels)
 
 
 def kind_of(spec: FieldSpec) -> str:

@@ -55,6 +55,13 @@ class FieldSpec(BaseModel):
     normalize: str | None = None
     # An optional regular expression a valid value must match (after normalisation).
     pattern: str | None = None
+    # Whether the value may wrap over several lines (经营范围, 住所, addresses): pairing then joins the
+    # lines below a value to it. Unset (None): the lexicon decides from the name (lexicon.multiline_of).
+    multiline: bool | None = None
+    # The printed labels of the part of the document the field sits in (a 购买方 field: 购买方, 购方,
+    # 买方, 购货单位): a key under another part's label is not this field's. Unset (None): the lexicon
+    # decides from the name (lexicon.section_of); [] for none.
+    section: list[str] | None = None
 
     @field_validator("name")
     @classmethod
@@ -74,6 +81,13 @@ class FieldSpec(BaseModel):
         if v is not None:
             # Raises SpecError (invalid, too long, or exponential backtracking) with the field's name.
             check_pattern(v, str(info.data.get("name", "?")), max_chars=_MAX_PATTERN_CHARS)
+        return v
+
+    @field_validator("section")
+    @classmethod
+    def _check_section(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and any(not label.strip() for label in v):
+            raise ValueError("a section label is empty")  # "" would be found on every line
         return v
 
     @model_validator(mode="after")
