@@ -300,3 +300,13 @@ def test_times_match_on_the_same_minute() -> None:
     assert tolerant_match("17:53:08", "17:53")
     assert not tolerant_match("5:53pm", "05:53")
     assert not tolerant_match("17:53", "17:35")
+
+
+def test_a_year_and_month_alone_match_as_a_month_not_as_an_amount() -> None:
+    from chatocr.eval.matching import tolerant_match
+
+    assert tolerant_match("2019.10", "2019-10")
+    assert tolerant_match("2015年7月", "2015-07")
+    assert tolerant_match("2018.7", "2018-07")
+    assert not tolerant_match("2019.10", "2019-11")
+    assert not tolerant_match("2019.10", "2019.1")  # as amounts these would be equal

@@ -46,6 +46,27 @@ def test_non_dates(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "month"), [("2019.10", "2019-10"), ("2015年7月", "2015-07"), ("2018-7", "2018-07"), ("2018.7。", "2018-07")]
+)
+def test_a_whole_text_of_year_and_month_is_a_month(text: str, month: str) -> None:
+    assert parse_date(text) == month
+
+
+@pytest.mark.parametrize("text", ["12.50", "2019.13", "TOTAL 2019.10", "3019.10"])
+def test_amounts_are_not_months(text: str) -> None:
+    assert parse_date(text) is None
+
+
+def test_a_chinese_time_field_takes_a_date_or_a_time_of_day() -> None:
+    from chatocr.extract.normalize import normalize_value
+
+    assert normalize_value("2020年5月9日", "date_or_time") == "2020-05-09"
+    assert normalize_value("2018.7", "date_or_time") == "2018-07"
+    assert normalize_value("14:05", "date_or_time") == "14:05"
+    assert normalize_value("同意", "date_or_time") is None
+
+
+@pytest.mark.parametrize(
     ("text", "amount"),
     [
         ("RM 54.50", "54.50"),

@@ -59,6 +59,9 @@ def test_plain_names_get_types_and_aliases_from_the_lexicon() -> None:
 def test_unknown_names_are_typed_from_their_fragments() -> None:
     assert hint_for("到账金额").type is FieldType.amount
     assert hint_for("入住日期").type is FieldType.date
+    # 时间 names a date as often as a time of day (填表时间, 入党时间); English "time" is a time of day.
+    assert hint_for("填表时间").normalize == "date_or_time"
+    assert hint_for("Arrival time").normalize == "time"
     assert hint_for("合同编号").kind == "code"
 
 

@@ -131,6 +131,43 @@ def test_the_key_of_another_field_is_not_a_value() -> None:
     assert result.fields["出生日期"].value == "2001-06-09"
 
 
+def invoice_table() -> Document:
+    """The totals row of a Chinese VAT invoice: a spaced-out row label 合 | 计 under the items' column headers."""
+    return make_document(
+        [
+            [("货物或应税劳务、服务名称", 40), ("数量", 420), ("金额", 560), ("税率", 740), ("税额", 920)],
+            [("*移动通信设备*手机", 40), ("1", 420), ("3093.81", 560), ("13%", 740), ("402.19", 920)],
+            [("合", 40), ("计", 200), ("¥3093.81", 560), ("¥402.19", 920)],
+            [("价税合计（大写）", 40), ("叁仟肆佰玖拾伍圆整", 400), ("（小写）¥3495.00", 820)],
+        ],
+        width=1300,
+    )
+
+
+def test_a_table_cell_is_keyed_by_its_row_label_and_column_header() -> None:
+    """合计金额 is printed nowhere as one key: the row label 合计 and the column header 金额 spell it."""
+    doc = DocFeatures.build(DocView(invoice_table()))
+    rows = field_rows(doc, load_schema(fields="合计金额").fields[0], ["合计金额", "合计税额"])
+    cover = {p.text: row[FEATURES.index("table_cover")] for p, row in zip(rows.proposals, rows.matrix, strict=True)}
+    column = {p.text: row[FEATURES.index("sim_column")] for p, row in zip(rows.proposals, rows.matrix, strict=True)}
+    assert cover["¥3093.81"] == 1.0 and cover["¥402.19"] < 1.0
+    assert column["¥3093.81"] > column["¥402.19"]
+
+
+def test_other_fields_aliases_tell_whose_key_a_line_is() -> None:
+    """With 金额 (printed 合计金额) and 税额 asked, a value after 合计金额 reads as the other field's for 税额."""
+    document = make_document([[("合计金额（小写）：¥2075.01", 40)], [("校验码：33410 74583", 40)]])
+    vat = load_schema(template="vat_invoice")
+    tax = next(f for f in vat.fields if f.name == "税额")
+    doc = DocFeatures.build(DocView(document))
+    with_specs = field_rows(doc, tax, vat.fields)
+    with_names = field_rows(doc, tax, vat.names)
+    column = FEATURES.index("key_is_other_field")
+    at = next(i for i, p in enumerate(with_specs.proposals) if p.text == "¥2075.01")
+    # The key 合计金额（小写） holds 金额's alias 合计金额; of the bare name 金额 only a part.
+    assert with_specs.matrix[at, column] >= 0.8 > with_names.matrix[at, column]
+
+
 def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:
     shutil.copytree(default_model_dir(), tmp_path / "model")
     manifest_path = tmp_path / "model" / "reader.json"

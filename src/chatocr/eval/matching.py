@@ -6,7 +6,8 @@ Tolerant match (the headline F1), as the extraction issue defines it:
    entirely when the dataset says so, or when either side holds CJK text, where
    spaces are OCR noise), optionally punctuation removed;
 2. when the label reads as a date: the prediction denotes the same calendar day
-   (ambiguous day/month orders count when one reading agrees);
+   (ambiguous day/month orders count when one reading agrees); a year and month alone
+   ("2019.10", "2015年7月") the same month;
 3. when the label reads as a time of day: the prediction denotes the same minute ("5:53pm" = "17:53");
    otherwise, when it reads as an amount: the prediction denotes the same number
    ("RM 54.50", "54.5", "$54.50" all equal "54.50");
@@ -146,6 +147,18 @@ def parse_dates(text: str) -> set[date]:
     return {d for d in candidates if d is not None}
 
 
+# A month alone ("2019.10", "2015年7月", "2019-10"): forms ask for months (入党时间); read before amounts.
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+
+
+def parse_month(text: str) -> tuple[int, int] | None:
+    """(year, month) when the string is a year and month alone, else None."""
+    m = _YEAR_MONTH.match(unicodedata.normalize("NFKC", text).strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return int(m.group(1)), int(m.group(2))
+
+
 # A time of day alone: "17:53", "5:53pm", "05:53 PM", "17:53:08" (seconds ignored).
 _TIME = re.compile(r"^(\d{1,2})\s*[:：.]\s*(\d{2})(?:\s*[:：]\s*\d{2})?\s*([ap])?\.?\s*m?\.?$")
 
@@ -189,6 +202,9 @@ def tolerant_match(label: str, prediction: str | None, options: MatchOptions | N
     label_dates = parse_dates(label)
     if label_dates:
         return bool(label_dates & parse_dates(prediction))
+    label_month = parse_month(label)
+    if label_month is not None:
+        return parse_month(prediction) == label_month
     label_time = parse_time(label)
     if label_time is not None and ":" in label + prediction:
         return parse_time(prediction) == label_time

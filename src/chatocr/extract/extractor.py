@@ -287,7 +287,7 @@ def stage_read(
     reader: LearnedReader, doc: DocFeatures, spec: FieldSpec, schema: Schema, min_confidence: float | None = None
 ) -> FieldResult:
     """The learned reader's answer for one field, grounded like any other choice."""
-    answer = reader.read(doc, spec, schema.names, accept=acceptor(spec), threshold=min_confidence)
+    answer = reader.read(doc, spec, schema.fields, accept=acceptor(spec), threshold=min_confidence)
     if answer.proposal is None:
         return make_field(None, confidence=round(answer.probability, 4))
     prop = answer.proposal
@@ -418,7 +418,7 @@ class Extractor:
             doc = DocFeatures.build(view)
             for spec in schema.fields:
                 if spec.extractive:
-                    out[spec.name] = [p.text for p in field_rows(doc, spec, schema.names).proposals]
+                    out[spec.name] = [p.text for p in field_rows(doc, spec, schema.fields).proposals]
             return out
         for spec in schema.fields:
             if spec.extractive:

@@ -17,8 +17,10 @@ the name similarities and the kind fit are added, vectorised over all proposals.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +28,11 @@ from rapidfuzz import fuzz, process
 
 from chatocr.extract.candidates import Candidate, DocView, generate
 from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
-from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, document_proposals
+from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, continues, document_proposals
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 7
+FEATURES_VERSION = 11
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -40,6 +42,7 @@ BASE_FEATURES = [
     "src_line", "src_after_key", "src_typed", "src_block", "src_row_cells", "src_rule",
     "src_pairs_in_line", "src_spaced_key", "src_name_prefix", "src_before_key",
     "amount_rank", "is_max_amount", "repeats",
+    "continues_below", "gap_below", "block_gap",
 ]  # fmt: skip
 FIELD_FEATURES = [
     "field_kind", "type_fit",
@@ -49,6 +52,8 @@ FIELD_FEATURES = [
     "occ_requested", "key_ordinal", "occ_match", "n_key_lines",
     "rule_score", "rule_rank", "rule_source",
     "value_is_other_field", "key_is_other_field", "own_minus_other_key",
+    "key_gap", "cover_gap", "region_gap", "doc_key_max",
+    "sim_column", "sim_row", "table_cover",
 ]  # fmt: skip
 FEATURES = BASE_FEATURES + FIELD_FEATURES
 CATEGORICAL = ["typed_kind", "field_kind", "best_relation", "rule_source"]
@@ -60,6 +65,8 @@ KEY_LINE_SIMILARITY = 0.8
 # Section labels: lines of at most this many characters, within this many line heights of a value.
 SECTION_LABEL_CHARS = 6
 SECTION_REACH = 3.0
+# A column header: the nearest digit-free line above a value, overlapping it, within this many line heights.
+TABLE_REACH = 15.0
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -136,10 +143,14 @@ class DocFeatures:
     values: list[str]  # squashed proposal texts
     context: list[str]  # squashed text around each proposal (key, left, above and two lines up)
     region: list[str]  # squashed short labels to the left of each proposal (section labels)
+    column_ids: np.ndarray  # (P,) DocView line index of the column header above the proposal, -1 when none
+    row_ids: np.ndarray  # (P,) DocView line index of the label that starts the proposal's row, -1 when none
+    table: list[str]  # squashed row label + column header of each proposal (a table cell's two keys)
 
     def __post_init__(self) -> None:
         self.context_chars = [set(c) for c in self.context]
         self.region_chars = [set(c) for c in self.region]
+        self.table_chars = [set(c) for c in self.table]
         self.name_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # Per line, so shared by every DocFeatures of the same document (see field_rows' extra proposals).
         self.line_cache: dict[str, np.ndarray] = {}
@@ -159,6 +170,10 @@ class DocFeatures:
         bounds = np.array([ln.line.bounds for ln in lines], dtype=np.float64).reshape(-1, 4)
         line_pages = np.array([ln.page for ln in lines])
         short = np.array([0 < len(k) <= SECTION_LABEL_CHARS for k in line_keys], dtype=bool)
+        # Table keys hold no digits: a column's header ("金额") and a row's label ("合 计").
+        wordy = np.array([not re.search(r"\d", ln.text) and bool(k) for ln, k in zip(lines, line_keys, strict=True)])
+        middles = (bounds[:, 1] + bounds[:, 3]) / 2
+        widths_ = bounds[:, 2] - bounds[:, 0]
         line_inline_keys = []
         for ln in lines:
             m = INLINE_KEY.match(nfkc(ln.text))
@@ -173,6 +188,7 @@ class DocFeatures:
         inline_index: dict[str, int] = {}
         inline_ids, left_ids, above_ids, first_ids, gap_l, gap_a = [], [], [], [], [], []
         values, context, region = [], [], []
+        column_ids, row_ids, table = [], [], []
         for prop in props:
             printed = parse_amount(prop.text) if re.search(r"\d", prop.text) else None
             value = float(printed) if printed is not None else None
@@ -208,6 +224,7 @@ class DocFeatures:
                                 "pairs_in_line", "spaced_key", "name_prefix", "before_key")),
                     amount_rank, 1.0 if amount is not None and rank[amount] == 0 else 0.0,
                     float(counts.get(squashed, 0)),
+                    *_wrapping(view, prop, height),
                 )
             )  # fmt: skip
             if prop.inline_key:
@@ -243,6 +260,24 @@ class DocFeatures:
                 & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
             )
             region.append("".join(line_keys[j] for j in np.flatnonzero(near)))
+            same_page = wordy & (line_pages == first.page)
+            overlap = np.minimum(bounds[:, 2], x1) - np.maximum(bounds[:, 0], x0)
+            header = np.flatnonzero(
+                same_page
+                & (bounds[:, 3] <= y0 + 0.2 * height)
+                & (y0 - bounds[:, 3] <= TABLE_REACH * height)
+                & (overlap > 0.3 * np.minimum(widths_, max(1.0, x1 - x0)))
+            )
+            column = int(header[np.argmax(bounds[header, 3])]) if header.size else -1
+            starts = np.flatnonzero(
+                same_page & (np.abs(middles - (y0 + height / 2)) <= 0.5 * height) & (bounds[:, 2] <= x0 + 0.5 * height)
+            )
+            row = int(starts[np.argmin(bounds[starts, 0])]) if starts.size else -1
+            column_ids.append(column)
+            row_ids.append(row)
+            # The row label, with the fragments of a spaced-out one ("合" | "计") and the column header.
+            label = [j for j in starts.tolist() if j == row or len(line_keys[j]) <= 2]
+            table.append("".join(line_keys[j] for j in [*label, column] if j >= 0))
         width = len(BASE_FEATURES)
         return cls(
             view=view,
@@ -261,6 +296,9 @@ class DocFeatures:
             values=values,
             context=context,
             region=region,
+            column_ids=np.array(column_ids, dtype=np.int64),
+            row_ids=np.array(row_ids, dtype=np.int64),
+            table=table,
         )
 
 
@@ -288,23 +326,39 @@ def rule_proposals(view: DocView, spec: FieldSpec) -> list[Candidate]:
     return generate(view, spec)
 
 
-def _name_similarity(doc: DocFeatures, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(proposal texts, printed keys of the proposals) against one other asked field name: a proposal that
-    reads like another field's name is a key, and a proposal under another field's key is that field's."""
-    cached = doc.name_cache.get(name)
+def _name_similarity(doc: DocFeatures, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(proposal texts, printed keys of the proposals) against one other asked field's printed names: a
+    proposal that reads like another field's name is a key, and a proposal under another field's key is that
+    field's."""
+    cache_key = "\x1f".join(names)
+    cached = doc.name_cache.get(cache_key)
     if cached is None:
-        names, _ = field_names(FieldSpec(name=name))
         value_r, _ = _similarities(names, doc.values)
         # The lines are the document's, whatever proposals this DocFeatures holds: computed once per name.
-        line_r = doc.line_cache.get(name)
+        line_r = doc.line_cache.get(cache_key)
         if line_r is None:
-            line_r = doc.line_cache[name] = _similarities(names, doc.line_keys)[0]
+            line_r = doc.line_cache[cache_key] = _similarities(names, doc.line_keys)[0]
         inline_r, _ = _similarities(names, doc.inline_keys)
         key_r = np.maximum.reduce(
             [_pick(inline_r, doc.inline_ids), _pick(line_r, doc.left_ids), _pick(line_r, doc.above_ids)]
         )
-        cached = doc.name_cache[name] = (value_r, key_r)
+        cached = doc.name_cache[cache_key] = (value_r, key_r)
     return cached
+
+
+def other_printed_names(spec: FieldSpec, schema_fields: Sequence[str | FieldSpec]) -> list[list[str]]:
+    """The printed names of every other asked field (a bare name's, or a spec's name and aliases), without
+    the ones this field shares with them."""
+    own = set(field_names(spec)[0])
+    out = []
+    for other in schema_fields:
+        other_spec = other if isinstance(other, FieldSpec) else FieldSpec(name=other)
+        if other_spec.name == spec.name:
+            continue
+        names = [n for n in field_names(other_spec)[0] if n not in own]
+        if names:
+            out.append(names)
+    return out
 
 
 def _coverage(name_chars: list[set[str]], texts: list[set[str]]) -> np.ndarray:
@@ -312,14 +366,12 @@ def _coverage(name_chars: list[set[str]], texts: list[set[str]]) -> np.ndarray:
     return np.array([max((len(chars & text) / len(chars) for chars in name_chars), default=0.0) for text in texts])
 
 
-def other_field_similarity(doc: DocFeatures, spec: FieldSpec, schema_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The most any other asked field's name resembles each proposal, and each proposal's key."""
+def other_field_similarity(doc: DocFeatures, others: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The most any other asked field's printed names resemble each proposal, and each proposal's key."""
     n = len(doc.proposals)
     value_other, key_other = np.zeros(n), np.zeros(n)
-    for name in schema_names:
-        if name == spec.name:
-            continue
-        value_r, key_r = _name_similarity(doc, name)
+    for names in others:
+        value_r, key_r = _name_similarity(doc, names)
         value_other, key_other = np.maximum(value_other, value_r[:n]), np.maximum(key_other, key_r[:n])
     return value_other, key_other
 
@@ -380,13 +432,15 @@ def name_prefix_proposals(view: DocView, names: list[str], min_chars: int = 2) -
     return out
 
 
-def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None = None) -> FieldRows:
+def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | FieldSpec] | None = None) -> FieldRows:
     """Features of every proposal for one field; the field's rule candidates join as extra proposals.
 
-    ``schema_names`` are all the fields asked of the document: the names of the others tell keys from
-    values (on a form asked 学生姓名 and 出生日期, the cell 出生日期 right of 学生姓名 is a key)."""
+    ``schema_fields`` are all the fields asked of the document (specs, or bare names): the printed names of
+    the others tell keys from values (on a form asked 学生姓名 and 出生日期, the cell 出生日期 right of
+    学生姓名 is a key; on an invoice asked 金额 and 税额, 合计金额 is the key of 金额, not of 税额)."""
     names, occurrence = field_names(spec)
-    value_other, key_other = other_field_similarity(doc, spec, schema_names or [])
+    other_names = other_printed_names(spec, schema_fields or [])
+    value_other, key_other = other_field_similarity(doc, other_names)
     kind = kind_of(spec)
     rules = rule_proposals(doc.view, spec)
     # Rule candidates map onto proposals of the same text; the others become proposals of their own.
@@ -407,7 +461,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
             extra.append(Proposal(cand.text, list(cand.refs), {f"rule:{cand.source}"}))
             extra_rule.append((cand.score, float(rank), source))
     seen = set(by_text) | {squash(p.text) for p in extra}
-    others = [n for other in (schema_names or []) if other != spec.name for n in field_names(FieldSpec(name=other))[0]]
+    others = [n for group in other_names for n in group]
     for prop in [*name_prefix_proposals(doc.view, names), *before_key_proposals(doc.view, others)]:
         if squash(prop.text) not in seen:
             seen.add(squash(prop.text))
@@ -421,7 +475,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
         rule_rank = np.concatenate([rule_rank, [r[1] for r in extra_rule]])
         rule_source = np.concatenate([rule_source, [r[2] for r in extra_rule]])
         # Extra proposals are scored against the other names on their own (they are not in the cache).
-        extra_value, extra_key = other_field_similarity(more, spec, schema_names or [])
+        extra_value, extra_key = other_field_similarity(more, other_names)
         value_other = np.concatenate([value_other, extra_value])
         key_other = np.concatenate([key_other, extra_key])
 
@@ -463,10 +517,34 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_names: list[str] | None
             np.full(n, float(len(key_lines))),
             rule_score, rule_rank, rule_source,
             value_other, key_other, sim_best - key_other,
+            # Against the field's other proposals: is this one next to the document's best key for the field?
+            _gap(sim_best), _gap(cover), _gap(region_cover),
+            # How well any line of the document prints the field's name (a field never named is likely absent).
+            np.full(n, float(max(as_key_r.max(initial=0.0), key_r.max(initial=0.0)))),
+            # A table cell: its column's header and its row's label ("合计" + "金额" spell 合计金额).
+            _pick(as_key_r, doc.column_ids), _pick(as_key_r, doc.row_ids), _coverage(name_chars, doc.table_chars),
         ]
     )  # fmt: skip
     matrix = np.hstack([doc.base, field_part]) if n else np.zeros((0, len(FEATURES)))
     return FieldRows(doc.proposals, matrix, rules)
+
+
+def _wrapping(view: DocView, prop: Proposal, height: float) -> tuple[float, float, float]:
+    """Whether the value wraps on: a line below its last one continues it (a cell's second line left out),
+    that line's gap, and the widest gap between the value's own lines (in line heights)."""
+    lines = view.lines
+    last = lines[prop.refs[-1]]
+    nxt = view.below(last.index)
+    follows = nxt is not None and nxt.index not in prop.refs and continues(view, lines[prop.refs[0]], nxt)
+    gap_below = (nxt.line.bounds[1] - last.line.bounds[3]) / height if follows and nxt is not None else -1.0
+    tops = sorted((lines[j].line.bounds[1], lines[j].line.bounds[3]) for j in prop.refs)
+    inner = [(b[0] - a[1]) / height for a, b in itertools.pairwise(tops) if b[0] > a[0] + 0.5 * height]
+    return (1.0 if follows else 0.0), gap_below, max(inner, default=0.0)
+
+
+def _gap(values: np.ndarray) -> np.ndarray:
+    """How far each proposal is below the best of its field."""
+    return values.max(initial=0.0) - values if values.size else values
 
 
 def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
@@ -489,4 +567,7 @@ def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
         values=[*a.values, *b.values],
         context=[*a.context, *b.context],
         region=[*a.region, *b.region],
+        column_ids=np.concatenate([a.column_ids, b.column_ids]),
+        row_ids=np.concatenate([a.row_ids, b.row_ids]),
+        table=[*a.table, *b.table],
     )

@@ -137,10 +137,23 @@ def _date_from_groups(groups: tuple[str | None, ...], order: str) -> str | None:
     return None
 
 
+# A month alone, as forms ask for it ("入党时间 2018.7", "填表日期 2019年5月"): the whole text, a plausible year.
+_YEAR_MONTH = re.compile(r"^((?:19|20)\d{2})\s*[年./-]\s*(1[0-2]|0?[1-9])\s*月?$")
+
+
 def parse_date(text: str) -> str | None:
-    """The first date in ``text`` as YYYY-MM-DD ("20/03/2018", "2023年5月20日", "20 MAR 2018")."""
+    """The first date in ``text`` as YYYY-MM-DD ("20/03/2018", "2023年5月20日", "20 MAR 2018"), or
+    YYYY-MM when the whole text is a year and month ("2019.10", "2015年7月")."""
     dates = find_dates(text)
-    return dates[0][2] if dates else None
+    if dates:
+        return dates[0][2]
+    m = _YEAR_MONTH.match(nfkc(text).strip().rstrip("。.,，"))
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}" if m else None
+
+
+def parse_date_or_time(text: str) -> str | None:
+    """A date (as ``parse_date``), else a time of day: what a Chinese "…时间" field holds."""
+    return parse_date(text) or parse_time(text)
 
 
 # ---------------------------------------------------------------- amounts
@@ -287,6 +300,7 @@ NORMALIZERS: dict[str, Callable[[str], str | None]] = {
     "date": parse_date,
     "amount": parse_amount,
     "time": parse_time,
+    "date_or_time": parse_date_or_time,
     "code": normalize_code,
     "no_spaces": lambda s: re.sub(r"\s+", "", s),
     "upper": lambda s: normalize_text(s).upper(),

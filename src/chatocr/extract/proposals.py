@@ -144,7 +144,7 @@ def typed_values(view: DocView) -> Iterable[Proposal]:
                 yield Proposal(span, [item.index], {f"typed:{kind}"}, inline_key=key, typed=kind)
 
 
-def _continues(view: DocView, first: DocLine, nxt: DocLine) -> bool:
+def continues(view: DocView, first: DocLine, nxt: DocLine) -> bool:
     """A line below that carries on a wrapped value: left-aligned or centred with it (receipt headers are
     centred), alone in its row, not a new key."""
     height = max(1.0, first.line.bounds[3] - first.line.bounds[1])
@@ -173,7 +173,7 @@ def wrapped_blocks(view: DocView) -> Iterable[Proposal]:
         current = item
         while len(refs) < MAX_BLOCK_LINES:
             nxt = view.below(current.index)
-            if nxt is None or nxt.index in refs or not _continues(view, item, nxt):
+            if nxt is None or nxt.index in refs or not continues(view, item, nxt):
                 break
             refs.append(nxt.index)
             texts.append(_spaces(nxt.text))
@@ -228,6 +228,7 @@ __all__ = [
     "PROPOSALS_VERSION",
     "SPAN_KINDS",
     "Proposal",
+    "continues",
     "document_proposals",
     "proposal_generator",
 ]

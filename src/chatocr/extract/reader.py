@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -117,6 +117,8 @@ class LearnedReader:
         cal = self.manifest.get("calibration", {})
         self.calibration = Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)), float(cal.get("c", 0.0)))
         self.threshold = float(self.manifest.get("threshold", 0.5))
+        objective = self.manifest.get("training", {}).get("params", {}).get("objective", "binary")
+        self.ranking = objective in ("lambdarank", "rank_xendcg")
 
     def check_manifest(self) -> None:
         """Warn when the model was trained on other features or proposals than this code computes."""
@@ -140,21 +142,24 @@ class LearnedReader:
             return np.zeros(0)
         if matrix.shape[1] != self.booster.num_feature():
             return np.zeros(matrix.shape[0])  # a mismatched model (warned at load) answers nothing
-        return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
+        raw = np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
+        if self.ranking:  # a ranking model's raw score, mapped to (0, 1) as the calibration was fitted
+            return 1.0 / (1.0 + np.exp(-raw))
+        return raw
 
     def read(
         self,
         doc: DocFeatures,
         spec: FieldSpec,
-        schema_names: list[str] | None = None,
+        schema_fields: Sequence[str | FieldSpec] | None = None,
         accept: Callable[[str], bool] | None = None,
         threshold: float | None = None,
     ) -> ReaderAnswer:
         """The field's best proposal with the calibrated probability that it is right, or null.
 
-        ``schema_names``: every field asked of the document (they tell keys from values); ``accept``
+        ``schema_fields``: every field asked of the document (they tell keys from values); ``accept``
         drops proposals the field cannot answer with (a date field's non-date text)."""
-        rows = field_rows(doc, spec, schema_names)
+        rows = field_rows(doc, spec, schema_fields)
         scores = self.scores(rows.matrix)
         if accept is not None and scores.size:
             ok = np.array([accept(p.text) for p in rows.proposals])

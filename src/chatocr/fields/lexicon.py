@@ -226,7 +226,9 @@ _INFER: list[tuple[str, FieldHint]] = [
     (r"(sub_?total|小计)", LEXICON["subtotal"]),
     (r"(total|amount|sum|price|fee|金额|合计|总计|价|费|税额)", FieldHint(A, "amount", (), "", "amount")),
     (r"(tax|gst|vat)", LEXICON["tax"]),
-    (r"(time|时间)", FieldHint(T, "time", (), "", "time")),
+    # 时间 names a moment of any precision: 填表时间 / 入党时间 are dates, 到站时间 a time of day.
+    (r"时间", FieldHint(T, "date", (), "", "date_or_time")),
+    (r"time", FieldHint(T, "time", (), "", "time")),
     (r"(tel|phone|fax|mobile|电话|手机)", FieldHint(T, "phone", (), "", "phone")),
     (r"(addr|地址|住所|住址)", FieldHint(T, "address", (), multiline=True)),
     (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),

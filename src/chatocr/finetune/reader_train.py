@@ -51,7 +51,11 @@ Progress = Callable[[str], None]
 HARD_NEGATIVES = 24
 RANDOM_NEGATIVES = 24
 CALIBRATION_SHARE = 0.2
+# Bumped when the rows of a document change for the same features (which fields are asked, and how).
+ROWS_VERSION = 2
 # The rule ranking's features and their values for a proposal the rules did not make.
+# LightGBM objectives that rank the proposals of a field rather than classify each one.
+RANKING_OBJECTIVES = ("lambdarank", "rank_xendcg")
 RULE_FEATURES = {"rule_score": 0.0, "rule_rank": 99.0, "rule_source": 0.0, "src_rule": 0.0}
 
 
@@ -71,6 +75,7 @@ class Source:
     ocr: str = "gt"
     ocr_name: str = ""  # the OCR cache's name for the set ("xfund_zh", "train/sroie")
     real_limit: int | None = None  # real OCR for the first N training documents only
+    weight: float = 1.0  # how much each of its rows counts in the fit (the calibration is unweighted)
 
 
 @dataclass
@@ -117,6 +122,7 @@ def load_reader_recipe(path: str | Path, benchmarks: Path, cache: Path) -> Recip
                 ocr=str(entry.get("ocr", "gt")),
                 ocr_name=str(entry.get("ocr_name", entry["name"])),
                 real_limit=entry.get("real_limit"),
+                weight=float(entry.get("weight", 1.0)),
             )
         )
     return Recipe(
@@ -148,7 +154,8 @@ def schema_for(source: Source, item: DatasetItem, pool: list[str], rng: random.R
     """The fields asked of a training document, and for each asked name the label key it is scored against.
 
     Synthetic documents are asked their template's fields, half of them under one of their printed keys
-    (``价税合计（小写）`` for 价税合计), and the other fields they label; forms are asked their labels' keys
+    (``价税合计（小写）`` for 价税合计; then half of those with the lexicon's spec for that name, as a user
+    asking by the printed name gets), and the other fields they label; forms are asked their labels' keys
     and some keys of other forms (absent here)."""
     kind = item.id.rsplit("_", 1)[0]
     if source.kind == "synth" and kind in list_templates():
@@ -162,7 +169,10 @@ def schema_for(source: Source, item: DatasetItem, pool: list[str], rng: random.R
             printed = [a for a in spec.aliases if len(a) >= 3 and a not in spec.name and a not in asked]
             name = rng.choice(printed) if printed and rng.random() < 0.5 else spec.name
             asked[name] = spec.name
-            specs.append(spec.model_copy(update={"name": name}))
+            # A user who asks by a printed name gets the lexicon's spec for it, not the template's aliases
+            # ("合计金额" alone, where the document prints the row label 合计 and the column header 金额).
+            bare = name != spec.name and rng.random() < 0.5
+            specs.append(spec_from_name(name) if bare else spec.model_copy(update={"name": name}))
         for key in [*item.labels, *sorted(item.absent)]:
             if key not in asked.values() and key not in asked:
                 asked[key] = key
@@ -277,7 +287,7 @@ def _document_rows(
         label = item.labels.get(key)
         if label is None and not (key in item.absent or source.kind != "synth"):
             continue
-        fr = field_rows(doc, spec, schema.names)
+        fr = field_rows(doc, spec, schema.fields)
         if fr.matrix.shape[0] == 0:
             continue
         # Proposals the field cannot answer with (not a date for a date field) are never chosen: not trained on.
@@ -328,6 +338,7 @@ def _cache_key(source: Source, seed: int) -> str:
             "ocr": [source.ocr, source.ocr_name, source.real_limit],
             "features": FEATURES_VERSION,
             "proposals": PROPOSALS_VERSION,
+            "rows": ROWS_VERSION,
             "names": FEATURES,
             "seed": seed,
         },
@@ -456,6 +467,7 @@ def train_reader(
     y = np.concatenate([p["y"] for p in parts])
     group = np.concatenate([p["group"] for p in parts])
     calib = np.concatenate([p["calib"] for p in parts]) > 0
+    weight = np.concatenate([np.full(p["y"].size, s.weight) for p, s in zip(parts, recipe.sources, strict=True)])
     real = np.concatenate([p["real"] for p in parts]) > 0
     if x.shape[0] == 0 or y.sum() == 0:
         raise DatasetError("the training sources gave no positive example", hint="check the recipe's paths")
@@ -474,19 +486,36 @@ def train_reader(
         **recipe.params,
     }
     categorical = [FEATURES.index(c) for c in CATEGORICAL]
-    x_fit, y_fit = x[~calib], y[~calib]
+    x_fit, y_fit, w_fit = x[~calib], y[~calib], weight[~calib]
     if recipe.rule_dropout:
         blanked = x_fit.copy()
         for name, blank in RULE_FEATURES.items():
             blanked[:, FEATURES.index(name)] = blank
-        x_fit, y_fit = np.vstack([x_fit, blanked]), np.concatenate([y_fit, y_fit])
-    train_set = lgb.Dataset(x_fit, y_fit, feature_name=FEATURES, categorical_feature=categorical)
+        x_fit, y_fit, w_fit = (
+            np.vstack([x_fit, blanked]),
+            np.concatenate([y_fit, y_fit]),
+            np.concatenate([w_fit, w_fit]),
+        )
+    group_sizes = None
+    if params["objective"] in RANKING_OBJECTIVES:
+        # A ranking objective compares the proposals of one field: rows are fed group by group.
+        g_fit = group[~calib]
+        if recipe.rule_dropout:
+            g_fit = np.concatenate([g_fit, g_fit + int(group.max()) + 1])
+        order = np.argsort(g_fit, kind="stable")
+        x_fit, y_fit, w_fit, g_fit = x_fit[order], y_fit[order], w_fit[order], g_fit[order]
+        group_sizes = np.unique(g_fit, return_counts=True)[1]
+    train_set = lgb.Dataset(
+        x_fit, y_fit, weight=w_fit, group=group_sizes, feature_name=FEATURES, categorical_feature=categorical
+    )
     if progress:
         progress(f"fitting {recipe.rounds} rounds on {len(y_fit)} rows ({int(y_fit.sum())} positive)")
     booster = lgb.train(params, train_set, num_boost_round=recipe.rounds)
     # Calibrate on what the reader meets in use: chatocr's OCR, where the recipe provides it.
     cal_rows = calib & real if (calib & real).any() else calib
     scores = np.asarray(booster.predict(x[cal_rows]))
+    if params["objective"] in RANKING_OBJECTIVES:
+        scores = 1.0 / (1.0 + np.exp(-scores))  # as the reader reads a ranking model's score
     value = np.concatenate([p["value"] for p in parts])
     labelled = np.concatenate([p["labelled"] for p in parts])
     cal, threshold, cal_stats = fit_calibration(
@@ -509,6 +538,7 @@ def train_reader(
                     "path": s.path.name if s.kind != "synth" else f"chatocr data synth {s.synth}",
                     "holdout_first": s.holdout_first,
                     "excluded_ids": len(s.exclude_ids),
+                    "weight": s.weight,
                     **summary[s.name],
                 }
                 for s in recipe.sources
