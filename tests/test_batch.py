@@ -9,13 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
+from typer.testing import CliRunner
 
 from chatocr import batch
 from chatocr.batch import ResultsFile, find_inputs, write_csv
+from chatocr.cli import _load_commands
+from chatocr.cli.app import app
 from chatocr.errors import InputFileError, OptionsError
 from drawing import text_font
 
@@ -229,3 +233,45 @@ def test_a_bad_workers_value_is_an_options_error(receipts: Path, tmp_path: Path)
     )
     assert proc.returncode == OptionsError.exit_code
     assert "--workers" in proc.stderr and not out.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# --min-confidence: validated like `chatocr extract`'s, and carried to every worker's extractor.
+
+
+def test_batch_min_confidence_out_of_range_is_an_options_error(tmp_path: Path) -> None:
+    _load_commands()
+    (tmp_path / "r.png").write_bytes(b"not read")
+    out = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(
+        app, ["batch", str(tmp_path), "--out", str(out), "--fields", "total", "--min-confidence", "1.5"]
+    )
+    assert result.exit_code == OptionsError.exit_code, result.output
+    assert "extract.min_confidence" in result.output and "less than or equal to 1" in result.output
+    assert not out.exists(), "refused before any document is read"
+
+
+def test_batch_min_confidence_reaches_the_workers_extractor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the real run_batch and worker initialiser (options serialised as for a process or a Ray
+    actor), with threads for processes and a stand-in for the per-document work: no OCR."""
+    _load_commands()
+    seen: list[tuple[str | None, float | None]] = []
+
+    def fake_extract_record(path: str) -> dict[str, object]:
+        options = batch._worker_extractor.options
+        seen.append((options.extract.strategy, options.extract.min_confidence))
+        return {"file": path, "fields": {}}
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", ThreadPoolExecutor)
+    monkeypatch.setattr(batch, "extract_record", fake_extract_record)
+    monkeypatch.setattr(batch, "_worker_extractor", None)
+    monkeypatch.setattr(batch, "_worker_schema", None)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # the initialiser sets them
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    (tmp_path / "r.png").write_bytes(b"not read")
+    out = tmp_path / "r.jsonl"
+    args = ["batch", str(tmp_path / "r.png"), "--out", str(out), "--fields", "total", "--strategy", "learned"]
+    result = CliRunner().invoke(app, [*args, "--min-confidence", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert seen == [("learned", 0.25)]
+    assert _records(out) == [{"file": str(tmp_path / "r.png"), "fields": {}}]

@@ -15,7 +15,7 @@ import chatocr.cli.eval_cmd  # registers `eval`
 import chatocr.cli.ocr_cmd  # noqa: F401  (a second command keeps `eval` a sub-command)
 from chatocr.cli.app import app
 from chatocr.document import Document, Line, Page, box_from_rect
-from chatocr.errors import BackendUnavailableError, InputFileError
+from chatocr.errors import BackendUnavailableError, InputFileError, OptionsError
 from chatocr.eval import harness
 from chatocr.eval.dataset import load_dataset
 from chatocr.eval.runner import schema_from_labels
@@ -227,6 +227,31 @@ def test_unreachable_backend_stops_the_run(monkeypatch: pytest.MonkeyPatch, data
     assert result.exit_code == BackendUnavailableError.exit_code
     assert "connection refused" in result.output
     assert [json.loads(x)["id"] for x in (out / "predictions.jsonl").read_text().splitlines()] == ["a"]
+
+
+def test_min_confidence_is_validated_used_and_recorded(
+    monkeypatch: pytest.MonkeyPatch, dataset_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    bad = run_eval(str(dataset_dir), "--fields", "company,total", "--min-confidence", "1.5", "--out", str(out))
+    assert bad.exit_code == OptionsError.exit_code and "extract.min_confidence" in bad.output
+    assert not (out / "predictions.jsonl").exists()
+
+    used: list[Options] = []
+
+    def make_extract_fn(options: Options, **kwargs: Any) -> ScriptedExtractor:
+        used.append(options)
+        return ScriptedExtractor()
+
+    monkeypatch.setattr(harness, "make_extract_fn", make_extract_fn)
+    result = run_eval(str(dataset_dir), "--fields", "company,total", "--min-confidence", "0.3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert [o.extract.min_confidence for o in used] == [0.3]
+    info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert info["backend"]["min_confidence"] == 0.3 and "--min-confidence 0.3" in info["command"]
+    # predictions made at one threshold are not resumed at another (or at the model's own)
+    again = run_eval(str(dataset_dir), "--fields", "company,total", "--out", str(out))
+    assert again.exit_code == OptionsError.exit_code and "different backend" in again.output
 
 
 def test_fields_from_labels(monkeypatch: pytest.MonkeyPatch, dataset_dir: Path, tmp_path: Path) -> None:

@@ -10,7 +10,21 @@ import typer
 from rich.markup import escape
 
 from chatocr.cli.app import app, fail, stderr
-from chatocr.cli.extract_cmd import Strategy
+from chatocr.cli.options import (
+    ApiKeyEnvOption,
+    BackendOption,
+    BaseUrlOption,
+    ContextTokensOption,
+    EngineOption,
+    FieldsOption,
+    MaxInFlightOption,
+    MinConfidenceOption,
+    ModelOption,
+    SchemaOption,
+    StrategyOption,
+    TemplateOption,
+    extraction_overrides,
+)
 from chatocr.errors import ChatOCRError
 from chatocr.files import display_name
 
@@ -24,33 +38,23 @@ class Runner(StrEnum):
 def batch(
     inputs: Annotated[str, typer.Argument(help="a folder (searched recursively), a file or a quoted glob")],
     out: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines results file; also the resume record")],
-    fields: Annotated[str | None, typer.Option(help="comma-separated field names")] = None,
-    template: Annotated[str | None, typer.Option(help="bundled template (see `chatocr templates`)")] = None,
-    schema: Annotated[Path | None, typer.Option(help="schema file (JSON or YAML)")] = None,
+    fields: FieldsOption = None,
+    template: TemplateOption = None,
+    schema: SchemaOption = None,
     workers: Annotated[
         str,
         typer.Option(help="worker processes, each with cores/workers threads; auto: one per core, as memory allows"),
     ] = "1",
     runner: Annotated[Runner, typer.Option(help="local process pool, or Ray Data (RAY_ADDRESS)")] = Runner.local,
-    backend: Annotated[str | None, typer.Option(help="LLM backend (see `chatocr backends`)")] = None,
-    model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
-    strategy: Annotated[
-        Strategy | None,
-        typer.Option(
-            help="auto (default: learned on local, generate on openai/transformers); generate: the model writes "
-            "each value, chatocr grounds it; hybrid: ask the model when candidates are not decisive; model; rules"
-        ),
-    ] = None,
-    context_tokens: Annotated[
-        int | None,
-        typer.Option("--context-tokens", help="the model's context window (default: from the server, else 4096)"),
-    ] = None,
-    max_in_flight: Annotated[
-        int | None, typer.Option("--max-in-flight", help="most requests in flight to the LLM server per worker")
-    ] = None,
-    engine: Annotated[str | None, typer.Option(help="OCR engine")] = None,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    strategy: StrategyOption = None,
+    context_tokens: ContextTokensOption = None,
+    max_in_flight: MaxInFlightOption = None,
+    min_confidence: MinConfidenceOption = None,
+    engine: EngineOption = None,
     write_csv: Annotated[bool, typer.Option("--csv", help="also write a CSV beside the results file")] = False,
     retry_failed: Annotated[bool, typer.Option(help="run documents that failed before again")] = False,
 ) -> None:
@@ -72,17 +76,17 @@ def batch(
     try:
         spec = load_schema(fields=fields, template=template, schema=schema)
         options = Options.create(
-            None,
-            **{
-                "ocr.engine": engine,
-                "backend.name": backend,
-                "backend.model": model,
-                "backend.base_url": base_url,
-                "backend.api_key_env": api_key_env,
-                "extract.strategy": strategy.value if strategy else None,
-                "backend.context_tokens": context_tokens,
-                "backend.max_in_flight": max_in_flight,
-            },
+            **extraction_overrides(
+                backend=backend,
+                model=model,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                strategy=strategy,
+                context_tokens=context_tokens,
+                max_in_flight=max_in_flight,
+                min_confidence=min_confidence,
+                engine=engine,
+            )
         )
         files = find_inputs(inputs)
         worker_count = parse_workers(workers)

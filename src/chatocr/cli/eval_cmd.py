@@ -11,6 +11,18 @@ import typer
 from rich.console import Console
 
 from chatocr.cli.app import app, fail, stderr
+from chatocr.cli.options import (
+    ApiKeyEnvOption,
+    BackendOption,
+    BaseUrlOption,
+    EngineOption,
+    FieldsOption,
+    MinConfidenceOption,
+    ModelOption,
+    SchemaOption,
+    TemplateOption,
+    extraction_overrides,
+)
 from chatocr.errors import ChatOCRError, SpecError
 
 
@@ -56,17 +68,18 @@ def eval_command(
     dataset_dir: Annotated[
         Path | None, typer.Argument(help="dataset folder (images/, labels/, optional absent/)")
     ] = None,
-    fields: Annotated[str | None, typer.Option(help="comma-separated field names")] = None,
-    template: Annotated[str | None, typer.Option(help="bundled template (see `chatocr templates`)")] = None,
-    schema: Annotated[Path | None, typer.Option(help="schema file (JSON or YAML)")] = None,
+    fields: FieldsOption = None,
+    template: TemplateOption = None,
+    schema: SchemaOption = None,
     fields_from_labels: Annotated[
         bool, typer.Option("--fields-from-labels", help="ask each document for the fields its own label names")
     ] = False,
-    backend: Annotated[str | None, typer.Option(help="LLM backend (see `chatocr backends`)")] = None,
-    model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="environment variable holding the API key")] = None,
-    engine: Annotated[str | None, typer.Option(help="OCR engine")] = None,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    min_confidence: MinConfidenceOption = None,
+    engine: EngineOption = None,
     limit: Annotated[int | None, typer.Option(help="only the first N documents (sorted by id)")] = None,
     out: Annotated[Path | None, typer.Option(help="run folder (default runs/eval-<dataset>); resumable")] = None,
     ignore_whitespace: Annotated[
@@ -103,13 +116,14 @@ def eval_command(
             template,
             schema,
             fields_from_labels,
-            {
-                "backend.name": backend,
-                "backend.model": model,
-                "backend.base_url": base_url,
-                "backend.api_key_env": api_key_env,
-                "ocr.engine": engine,
-            },
+            extraction_overrides(
+                backend=backend,
+                model=model,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                min_confidence=min_confidence,
+                engine=engine,
+            ),
             limit,
             out,
             ignore_whitespace,
@@ -159,6 +173,7 @@ def _evaluate(
         ("--backend", overrides["backend.name"]),
         ("--model", overrides["backend.model"]),
         ("--base-url", overrides["backend.base_url"]),
+        ("--min-confidence", overrides["extract.min_confidence"]),
         ("--engine", overrides["ocr.engine"]),
         ("--limit", limit),
         ("--out", run_dir),
@@ -175,19 +190,26 @@ def _evaluate(
                 f"--ground-truth-ocr: {dataset.root / 'ocr'} lacks {len(missing)} documents' OCR (first: {missing[0]})"
             )
     backend = options.backend
+    min_confidence = options.extract.min_confidence
+    run_backend: dict[str, Any] = {
+        "name": backend.name,
+        "model": backend.model,
+        "base_url": backend.base_url,
+        "engine": "ground-truth" if ground_truth_ocr else options.ocr.engine,
+    }
+    if min_confidence is not None:
+        # Recorded only when given, so run folders from before the option still resume; a resume with
+        # another threshold is refused (run.json's "backend" must match), as one with another model is.
+        run_backend["min_confidence"] = min_confidence
     info = {
         "command": shlex.join(command),
         "spec": spec,
         "spec_text": spec_text,
-        "backend": {
-            "name": backend.name,
-            "model": backend.model,
-            "base_url": backend.base_url,
-            "engine": "ground-truth" if ground_truth_ocr else options.ocr.engine,
-        },
+        "backend": run_backend,
         "backend_text": f"{backend.name}"
         + (f" / {backend.model}" if backend.model else " (default model)")
         + (f" at {backend.base_url}" if backend.base_url else "")
+        + (f"; min confidence {min_confidence}" if min_confidence is not None else "")
         + ("; OCR: the dataset's ground truth" if ground_truth_ocr else f"; OCR engine {options.ocr.engine}"),
         "limit": limit,
     }

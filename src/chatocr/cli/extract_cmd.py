@@ -11,6 +11,22 @@ import typer
 from rich.markup import escape
 
 from chatocr.cli.app import app, emit, fail, run_per_file, stderr
+from chatocr.cli.options import (
+    ApiKeyEnvOption,
+    BackendOption,
+    BaseUrlOption,
+    ContextTokensOption,
+    EngineOption,
+    FieldsOption,
+    LanguageOption,
+    MaxInFlightOption,
+    MinConfidenceOption,
+    ModelOption,
+    SchemaOption,
+    StrategyOption,
+    TemplateOption,
+    extraction_overrides,
+)
 from chatocr.errors import ChatOCRError, error_class_for_code
 
 
@@ -19,49 +35,22 @@ class ExtractFormat(StrEnum):
     csv = "csv"
 
 
-class Strategy(StrEnum):
-    auto = "auto"
-    learned = "learned"
-    generate = "generate"
-    hybrid = "hybrid"
-    model = "model"
-    rules = "rules"
-
-
 @app.command()
 def extract(
     files: Annotated[list[str], typer.Argument(help="image or PDF files")],
-    fields: Annotated[str | None, typer.Option("--fields", help='field names, e.g. "发票号码,开票日期,total"')] = None,
-    template: Annotated[str | None, typer.Option("--template", help="bundled template (`chatocr templates`)")] = None,
-    schema: Annotated[str | None, typer.Option("--schema", help="schema file (JSON or YAML)")] = None,
-    backend: Annotated[str | None, typer.Option(help="LLM backend: local (default), openai, transformers")] = None,
-    model: Annotated[str | None, typer.Option(help="model inside the backend")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL")] = None,
-    api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="env variable holding the API key")] = None,
-    strategy: Annotated[
-        Strategy | None,
-        typer.Option(
-            help="auto (learned on the local backend, generate on openai/transformers); learned: the trained "
-            "reader; generate: the model writes each value, chatocr grounds it; hybrid: ask the model when "
-            "candidates are not decisive; model; rules: the hand-set ranking"
-        ),
-    ] = None,
-    context_tokens: Annotated[
-        int | None,
-        typer.Option("--context-tokens", help="the model's context window (default: from the server, else 4096)"),
-    ] = None,
-    max_in_flight: Annotated[
-        int | None, typer.Option("--max-in-flight", help="most requests in flight to the LLM server (default 4)")
-    ] = None,
-    min_confidence: Annotated[
-        float | None,
-        typer.Option(
-            "--min-confidence",
-            help="learned strategy: answer null below this confidence (default: the model's learned threshold)",
-        ),
-    ] = None,
-    language: Annotated[str | None, typer.Option(help="prompt language: auto, zh, en")] = None,
-    engine: Annotated[str | None, typer.Option(help="OCR engine (see `chatocr engines`)")] = None,
+    fields: FieldsOption = None,
+    template: TemplateOption = None,
+    schema: SchemaOption = None,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    strategy: StrategyOption = None,
+    context_tokens: ContextTokensOption = None,
+    max_in_flight: MaxInFlightOption = None,
+    min_confidence: MinConfidenceOption = None,
+    language: LanguageOption = None,
+    engine: EngineOption = None,
     format: Annotated[ExtractFormat, typer.Option("--format", "-f", help="json: JSON Lines; csv")] = ExtractFormat.json,
 ) -> None:
     """Answer the requested fields of each document; one JSON object per file per line."""
@@ -73,18 +62,18 @@ def extract(
 
     try:
         spec = load_schema(fields=fields, template=template, schema=schema)
-        overrides: dict[str, Any] = {
-            "backend.name": backend,
-            "backend.model": model,
-            "backend.base_url": base_url,
-            "backend.api_key_env": api_key_env,
-            "extract.strategy": strategy.value if strategy else None,
-            "backend.context_tokens": context_tokens,
-            "backend.max_in_flight": max_in_flight,
-            "extract.language": language,
-            "extract.min_confidence": min_confidence,
-            "ocr.engine": engine,
-        }
+        overrides = extraction_overrides(
+            backend=backend,
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            strategy=strategy,
+            context_tokens=context_tokens,
+            max_in_flight=max_in_flight,
+            min_confidence=min_confidence,
+            language=language,
+            engine=engine,
+        )
         options = Options.create(**overrides)
         # An unknown backend name is a usage error: report it before reading any file.
         from chatocr.backends import BACKENDS
