@@ -310,3 +310,15 @@ def test_a_year_and_month_alone_match_as_a_month_not_as_an_amount() -> None:
     assert tolerant_match("2018.7", "2018-07")
     assert not tolerant_match("2019.10", "2019-11")
     assert not tolerant_match("2019.10", "2019.1")  # as amounts these would be equal
+
+
+def test_amounts_with_other_currencies_and_decimal_commas() -> None:
+    from chatocr.eval.matching import tolerant_match
+
+    assert tolerant_match("Rs13.13", "13.13")
+    assert tolerant_match("R35.42", "35.42")
+    assert tolerant_match("112,73€", "112.73")
+    assert tolerant_match("55,43", "55.43")
+    assert tolerant_match("1,234", "1234")  # a thousands comma stays one
+    assert not tolerant_match("Road", "0.00")
+    assert not tolerant_match("55,43", "5543")

@@ -46,7 +46,8 @@ def test_non_dates(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "month"), [("2019.10", "2019-10"), ("2015年7月", "2015-07"), ("2018-7", "2018-07"), ("2018.7。", "2018-07")]
+    ("text", "month"),
+    [("2019.10", "2019-10"), ("2015年7月", "2015-07"), ("2018-7", "2018-07"), ("2018.7。", "2018-07")],
 )
 def test_a_whole_text_of_year_and_month_is_a_month(text: str, month: str) -> None:
     assert parse_date(text) == month

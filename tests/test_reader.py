@@ -168,6 +168,21 @@ def test_other_fields_aliases_tell_whose_key_a_line_is() -> None:
     assert with_specs.matrix[at, column] >= 0.8 > with_names.matrix[at, column]
 
 
+def test_occurrences_of_one_printed_key_answer_with_different_cells() -> None:
+    """A form printing 姓名 twice, asked 姓名 and 姓名 (2): two people, not the same one twice."""
+    document = make_document(
+        [
+            [("家庭成员", 40)],
+            [("姓名", 40), ("王建国", 300), ("关系", 560), ("父亲", 760)],
+            [("姓名", 40), ("刘秀英", 300), ("关系", 560), ("母亲", 760)],
+        ]
+    )
+    result = Extractor(LEARNED).run_document(document, load_schema(fields="姓名,姓名 (2),关系,关系 (2)"))
+    names = {result.fields["姓名"].value, result.fields["姓名 (2)"].value}
+    assert names == {"王建国", "刘秀英"}
+    assert result.fields["关系"].value != result.fields["关系 (2)"].value
+
+
 def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:
     shutil.copytree(default_model_dir(), tmp_path / "model")
     manifest_path = tmp_path / "model" / "reader.json"

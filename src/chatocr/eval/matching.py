@@ -61,8 +61,14 @@ def normalize(text: str, options: MatchOptions | None = None, *, cjk: bool | Non
 
 # --- amounts -----------------------------------------------------------------------------------
 
-_CURRENCY = re.compile(r"(?i)^(?:rm|usd|rmb|cny|eur|gbp|myr|sgd|hk\$|us\$|s\$|[$¥￥€£])|(?:元|圆|rm|usd|rmb)$")
+# Currency marks before or after the number; "Rs", "R" and "kr" only next to a digit ("Rs13.13", "R35.42").
+_CURRENCY = re.compile(
+    r"(?i)^(?:rm|usd|rmb|cny|eur|gbp|myr|sgd|inr|aud|cad|hk\$|us\$|s\$|a\$|r\$|[$¥￥€£₹])|^(?:rs\.?|r|kr)(?=\d)"
+    r"|(?:元|圆|rm|usd|rmb|eur|[€£₹]|kr)$"
+)
 _NUMBER = re.compile(r"^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$")
+# A decimal comma ("55,43", "112,73€"): two decimals after the only comma, no point.
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d{2}$")
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -73,6 +79,8 @@ def parse_amount(text: str) -> Decimal | None:
     s = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
     for _ in range(2):  # a prefix and a suffix ("RM54.50", "54.50元", "$-1.00")
         s = _CURRENCY.sub("", s).strip()
+    if _DECIMAL_COMMA.match(s):
+        s = s.replace(",", ".")
     if not s or not any(ch.isdigit() for ch in s) or not _NUMBER.match(s):
         return None
     digits = s.lstrip("+-")

@@ -21,7 +21,7 @@ from chatocr.backends.base import LLMBackend, create_backend
 from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
-from chatocr.extract.features import DocFeatures, field_rows
+from chatocr.extract.features import OCCURRENCE, DocFeatures, field_rows
 from chatocr.extract.normalize import nfkc, normalize_value, strip_keys, trim
 from chatocr.extract.prompt import (
     PROMPT_VERSION,
@@ -284,12 +284,17 @@ def acceptor(spec: FieldSpec) -> Callable[[str], bool]:
 
 
 def stage_read(
-    reader: LearnedReader, doc: DocFeatures, spec: FieldSpec, schema: Schema, min_confidence: float | None = None
-) -> FieldResult:
-    """The learned reader's answer for one field, grounded like any other choice."""
-    answer = reader.read(doc, spec, schema.fields, accept=acceptor(spec), threshold=min_confidence)
+    reader: LearnedReader,
+    doc: DocFeatures,
+    spec: FieldSpec,
+    schema: Schema,
+    min_confidence: float | None = None,
+    taken: set[int] | None = None,
+) -> tuple[FieldResult, list[int]]:
+    """The learned reader's answer for one field, grounded like any other choice, and the lines it is read from."""
+    answer = reader.read(doc, spec, schema.fields, accept=acceptor(spec), threshold=min_confidence, taken=taken)
     if answer.proposal is None:
-        return make_field(None, confidence=round(answer.probability, 4))
+        return make_field(None, confidence=round(answer.probability, 4)), []
     prop = answer.proposal
     choice = Choice(Candidate(prop.text, list(prop.refs), answer.raw_probability, "reader"), answer.probability, False)
     field = stage_ground(spec, choice, doc.view, calibrated=True)
@@ -307,7 +312,16 @@ def stage_read(
                 box=other.box,
             )
             field.alternatives = [item]
-    return field
+    return field, list(prop.refs) if field.value is not None else []
+
+
+def occurrence_groups(schema: Schema) -> list[list[FieldSpec]]:
+    """Fields asking for different occurrences of one printed key ("姓名", "姓名 (2)", "姓名 (3)")."""
+    groups: dict[str, list[FieldSpec]] = {}
+    for spec in schema.fields:
+        if spec.extractive:
+            groups.setdefault(OCCURRENCE.sub("", spec.name).strip(), []).append(spec)
+    return [members for members in groups.values() if len(members) > 1]
 
 
 def ground_value(value: str, document: Document) -> bool:
@@ -399,11 +413,22 @@ class Extractor:
         timings["proposals"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         fields: dict[str, FieldResult] = {}
+        lines: dict[str, list[int]] = {}
+        threshold = self.options.extract.min_confidence
         for spec in schema.fields:
             if spec.extractive:
-                fields[spec.name] = stage_read(reader, doc, spec, schema, self.options.extract.min_confidence)
+                fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema, threshold)
             else:
                 fields[spec.name] = stage_derive(spec, view.full_text)
+        # Occurrences of one printed key are different cells: the surest keeps its lines, the others read again
+        # without them.
+        for members in occurrence_groups(schema):
+            members.sort(key=lambda spec: -fields[spec.name].confidence if lines[spec.name] else 1.0)
+            taken: set[int] = set()
+            for spec in members:
+                if taken.intersection(lines[spec.name]):
+                    fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema, threshold, taken)
+                taken.update(lines[spec.name])
         timings["read"] = time.perf_counter() - t1
         return ExtractionResult(
             file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}

@@ -32,7 +32,7 @@ from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, continue
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 11
+FEATURES_VERSION = 12
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -53,12 +53,12 @@ FIELD_FEATURES = [
     "rule_score", "rule_rank", "rule_source",
     "value_is_other_field", "key_is_other_field", "own_minus_other_key",
     "key_gap", "cover_gap", "region_gap", "doc_key_max",
-    "sim_column", "sim_row", "table_cover",
+    "sim_column", "sim_row", "table_cover", "column_in_name", "row_in_name",
 ]  # fmt: skip
 FEATURES = BASE_FEATURES + FIELD_FEATURES
 CATEGORICAL = ["typed_kind", "field_kind", "best_relation", "rule_source"]
 
-_OCCURRENCE = re.compile(r"\s*[(（]\s*(\d{1,2})\s*[)）]\s*$")
+OCCURRENCE = re.compile(r"\s*[(（]\s*(\d{1,2})\s*[)）]\s*$")
 _RULE_SOURCES = {"pair": 1, "span": 2, "position": 3, "capture": 4, "line": 5}
 # Similarity a line must reach to count as a printed key of the field (for the n-th occurrence).
 KEY_LINE_SIMILARITY = 0.8
@@ -79,7 +79,7 @@ def squash(text: str) -> str:
 
 def field_names(spec: FieldSpec) -> tuple[list[str], int]:
     """The squashed names a field may be printed under, and the occurrence it asks for ("姓名 (2)" -> 2)."""
-    match = _OCCURRENCE.search(spec.name)
+    match = OCCURRENCE.search(spec.name)
     occurrence = int(match.group(1)) if match else 1
     base = spec.name[: match.start()] if match else spec.name
     raw = [base, readable_alias(base), *spec.aliases]
@@ -523,10 +523,18 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             np.full(n, float(max(as_key_r.max(initial=0.0), key_r.max(initial=0.0)))),
             # A table cell: its column's header and its row's label ("合计" + "金额" spell 合计金额).
             _pick(as_key_r, doc.column_ids), _pick(as_key_r, doc.row_ids), _coverage(name_chars, doc.table_chars),
+            _within_names(names, doc.line_keys, doc.column_ids), _within_names(names, doc.line_keys, doc.row_ids),
         ]
     )  # fmt: skip
     matrix = np.hstack([doc.base, field_part]) if n else np.zeros((0, len(FEATURES)))
     return FieldRows(doc.proposals, matrix, rules)
+
+
+def _within_names(names: list[str], line_keys: list[str], ids: np.ndarray) -> np.ndarray:
+    """1 where the line (a column header, a row label) is printed inside one of the field's names: 金额 and
+    合计 inside 合计金额, where 税额 is not."""
+    inside = {k: float(any(k in n for n in names)) for k in {line_keys[i] for i in ids.tolist() if i >= 0}}
+    return np.array([inside.get(line_keys[i], 0.0) if i >= 0 and line_keys[i] else 0.0 for i in ids.tolist()])
 
 
 def _wrapping(view: DocView, prop: Proposal, height: float) -> tuple[float, float, float]:

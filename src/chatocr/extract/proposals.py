@@ -101,13 +101,13 @@ def pairs_in_one_line(view: DocView) -> Iterable[Proposal]:
             continue
         for number, colon in enumerate(colons):
             if number + 1 == len(colons):
-                values = {_clean(text[colon + 1 :])}
+                values = [_clean(text[colon + 1 :])]
             else:
                 segment = text[colon + 1 : colons[number + 1]]
                 cuts = [k for k in range(1, len(segment)) if segment[k] in _PAIR_SEPARATORS]
                 if not cuts:
                     cuts = [len(segment) - k for k in range(2, 7) if len(segment) - k > 0]
-                values = {_clean(segment[:cut]) for cut in cuts}
+                values = list(dict.fromkeys(_clean(segment[:cut]) for cut in cuts))  # ordered: same answers every run
             for value in values:
                 if value:
                     yield Proposal(value, [item.index], {"pairs_in_line"}, inline_key=_key_before(text, colon))

@@ -48,11 +48,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 # Hard negatives kept per field (highest key similarity / rule score), plus random ones.
-HARD_NEGATIVES = 24
-RANDOM_NEGATIVES = 24
+HARD_NEGATIVES = 48
+RANDOM_NEGATIVES = 48
 CALIBRATION_SHARE = 0.2
 # Bumped when the rows of a document change for the same features (which fields are asked, and how).
-ROWS_VERSION = 2
+ROWS_VERSION = 3
 # The rule ranking's features and their values for a proposal the rules did not make.
 # LightGBM objectives that rank the proposals of a field rather than classify each one.
 RANKING_OBJECTIVES = ("lambdarank", "rank_xendcg")
@@ -341,6 +341,7 @@ def _cache_key(source: Source, seed: int) -> str:
             "rows": ROWS_VERSION,
             "names": FEATURES,
             "seed": seed,
+            "negatives": [HARD_NEGATIVES, RANDOM_NEGATIVES],
         },
         sort_keys=True,
     )
