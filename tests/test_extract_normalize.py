@@ -267,6 +267,9 @@ def test_a_date_run_into_its_time_is_still_a_date() -> None:
     from chatocr.extract.normalize import find_dates
 
     assert find_dates("2020-02-2008:49:05") == [(0, 10, "2020-02-20")]
+    assert find_dates("16-04-201814:51") == [(0, 10, "2018-04-16")]
+    assert find_dates(":23/06/1812:46:33 PM") == [(1, 9, "2018-06-23")]
+    assert find_dates("27/06/185:02:32 PM") == [(0, 8, "2018-06-27")]
 
 
 def test_chinese_shop_with_its_branch_is_the_company_not_the_address() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from chatocr.extract.candidates import Candidate, DocView, generate
+from chatocr.extract.candidates import Candidate, DocLine, DocView, generate
 from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
 from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, continues, document_proposals
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, readable_alias
@@ -197,6 +197,36 @@ class DocFeatures:
                 amounts.append(value)
         order = sorted(set(amounts), reverse=True)
         rank = {v: i for i, v in enumerate(order)}
+
+        def _surroundings(first: DocLine, height: float) -> tuple[str, int, int, str]:
+            """What sits around a line, the same for every proposal starting on it: the short section labels
+            to its left; the column header above it and the label starting its row (a table cell's keys)."""
+            x0, y0, x1, _ = first.line.bounds
+            near = (
+                short
+                & (line_pages == first.page)
+                & (bounds[:, 2] <= x0 + height)
+                & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
+            )
+            same_page = wordy & (line_pages == first.page)
+            overlap = np.minimum(bounds[:, 2], x1) - np.maximum(bounds[:, 0], x0)
+            header = np.flatnonzero(
+                same_page
+                & (bounds[:, 3] <= y0 + 0.2 * height)
+                & (y0 - bounds[:, 3] <= TABLE_REACH * height)
+                & (overlap > 0.3 * np.minimum(widths_, max(1.0, x1 - x0)))
+            )
+            column = int(header[np.argmax(bounds[header, 3])]) if header.size else -1
+            starts = np.flatnonzero(
+                same_page & (np.abs(middles - (y0 + height / 2)) <= 0.5 * height) & (bounds[:, 2] <= x0 + 0.5 * height)
+            )
+            row = int(starts[np.argmin(bounds[starts, 0])]) if starts.size else -1
+            # The row label, with the fragments of a spaced-out one ("合" | "计") and the column header.
+            label = [j for j in starts.tolist() if j == row or len(line_keys[j]) <= 2]
+            table_keys = "".join(line_keys[j] for j in [*label, column] if j >= 0)
+            return "".join(line_keys[j] for j in np.flatnonzero(near)), column, row, table_keys
+
+        around_line: dict[int, tuple[str, int, int, str]] = {}
         for prop, amount in zip(props, parsed_amounts, strict=True):
             first = lines[prop.refs[0]]
             x0, y0, x1, _ = first.line.bounds
@@ -253,31 +283,13 @@ class DocFeatures:
             around += [lines[j].text for j in (left_ids[-1], above_ids[-1]) if j >= 0]
             around += [lines[j].text for j in range(max(0, first.index - 2), first.index)]
             context.append(squash(" ".join(around)))
-            near = (
-                short
-                & (line_pages == first.page)
-                & (bounds[:, 2] <= x0 + height)
-                & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
-            )
-            region.append("".join(line_keys[j] for j in np.flatnonzero(near)))
-            same_page = wordy & (line_pages == first.page)
-            overlap = np.minimum(bounds[:, 2], x1) - np.maximum(bounds[:, 0], x0)
-            header = np.flatnonzero(
-                same_page
-                & (bounds[:, 3] <= y0 + 0.2 * height)
-                & (y0 - bounds[:, 3] <= TABLE_REACH * height)
-                & (overlap > 0.3 * np.minimum(widths_, max(1.0, x1 - x0)))
-            )
-            column = int(header[np.argmax(bounds[header, 3])]) if header.size else -1
-            starts = np.flatnonzero(
-                same_page & (np.abs(middles - (y0 + height / 2)) <= 0.5 * height) & (bounds[:, 2] <= x0 + 0.5 * height)
-            )
-            row = int(starts[np.argmin(bounds[starts, 0])]) if starts.size else -1
-            column_ids.append(column)
-            row_ids.append(row)
-            # The row label, with the fragments of a spaced-out one ("合" | "计") and the column header.
-            label = [j for j in starts.tolist() if j == row or len(line_keys[j]) <= 2]
-            table.append("".join(line_keys[j] for j in [*label, column] if j >= 0))
+            surroundings = around_line.get(first.index)
+            if surroundings is None:
+                surroundings = around_line[first.index] = _surroundings(first, height)
+            region.append(surroundings[0])
+            column_ids.append(surroundings[1])
+            row_ids.append(surroundings[2])
+            table.append(surroundings[3])
         width = len(BASE_FEATURES)
         return cls(
             view=view,

@@ -86,6 +86,8 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # A date run into its time by OCR: "2020-02-2008:49:05".
     (re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{2})(?=\d{1,2}:\d{2})"), "ymd"),
     (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?![\d./])"), "dmy"),
+    # The same run into its time: "16-04-201814:51", "27/06/185:02:32 PM".
+    (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?=\d{1,2}:\d{2})"), "dmy"),
     (re.compile(r"(?<![A-Za-z\d])(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})[\s\-/.,]*(\d{4}|\d{2})(?!\d)"), "d_mon_y"),
     (
         re.compile(r"(?<![A-Za-z])([A-Za-z]{3,9})[\s\-/.]*(\d{1,2})(?:st|nd|rd|th)?[\s,\-/.]+(\d{4}|\d{2})(?!\d)"),
