@@ -220,8 +220,8 @@ def render(report: dict[str, Any]) -> str:
         "- Training (`chatocr finetune reader`, recipe `reader_recipes/reader.yaml`): SROIE training receipts, "
         "XFUND zh and FUNSD forms, 75 WildReceipt photos (ground-truth lines and chatocr's own OCR), "
         "1,200 synthetic documents; "
-        "3-4 minutes on 2 cores once the training images' OCR is cached (the first OCR of them took about "
-        "25 minutes).",
+        "about 5 minutes on 2 cores once the training images' OCR is cached (the first OCR of them takes about "
+        "35 minutes).",
         "- Fields asked: sroie `company,date,address,total` by name; wildreceipt its label keys; xfund_zh and funsd "
         "each form's printed question text; synth its template.",
         "- Errors per labelled field: OCR miss (value not in the OCR text), proposal miss (in the text, not proposed), "
