@@ -8,6 +8,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chatocr.data.synth import render_one
@@ -19,6 +20,7 @@ from chatocr.extract.candidates import DocView
 from chatocr.extract.features import FEATURES, DocFeatures, field_rows
 from chatocr.extract.proposals import GENERATORS, document_proposals
 from chatocr.extract.reader import LearnedReader, ReaderModelWarning, default_model_dir
+from chatocr.extract.value_kinds import CLASSES, fit_value_kinds
 from chatocr.fields import load_schema
 from chatocr.layout import order_lines
 from chatocr.options import Options
@@ -196,6 +198,38 @@ def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path:
         LearnedReader()  # the shipped model matches this code
     with pytest.raises(OptionsError, match="no reader model"):
         LearnedReader(tmp_path / "empty")
+    (tmp_path / "model" / "value_kinds.npz").unlink()
+    with pytest.warns(ReaderModelWarning, match="value_kinds.npz that is missing"):
+        LearnedReader(tmp_path / "model")
+
+
+def test_value_kinds_are_learned_from_labelled_texts() -> None:
+    """The value-kind model learns what values look like from (text, kind) pairs; texts it never saw get
+    the kind they resemble."""
+    examples = [
+        *(
+            (f"NO. {n}, JALAN {w} {n % 7}, {40000 + n} SHAH ALAM", "address")
+            for n, w in enumerate(["AMPANG", "TUN", "SS2"] * 6)
+        ),
+        *((f"{w} TRADING SDN BHD", "company") for w in ["GOLDEN", "UNITED", "SUNRISE", "HAPPY", "BLUE", "FRESH"] * 3),
+        *((f"{d:02d}/0{m}/2019", "date") for d in range(1, 10) for m in (1, 5)),
+        *((t, "none") for t in ["THANK YOU", "CASHIER", "ITEM", "QTY", "PLEASE COME AGAIN", "TABLE 5"] * 3),
+    ]
+    model = fit_value_kinds(examples)
+    p = model.probabilities(["NO. 88, JALAN KLANG, 58200 KUALA LUMPUR", "EVERGREEN HARDWARE SDN BHD", "31/12/2020"])
+    assert [CLASSES[i] for i in p.argmax(axis=1)] == ["address", "company", "date"]
+    assert np.allclose(p.sum(axis=1), 1.0)
+
+
+def test_the_shipped_value_kinds_read_unseen_texts() -> None:
+    kinds = LearnedReader().value_kinds
+    assert kinds is not None
+    p = kinds.probabilities(
+        ["NO. 106, HIGH STREET, 40000 SHAH ALAM", "浙江省杭州市西湖区文三路 88 号", "GOLDEN MINI MARKET LTD"]
+    )
+    assert p[0].argmax() == CLASSES.index("address")
+    assert p[1].argmax() == CLASSES.index("address")
+    assert p[2].argmax() == CLASSES.index("company")
 
 
 def test_shipped_manifest_says_what_it_was_trained_on() -> None:

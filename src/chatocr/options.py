@@ -45,9 +45,7 @@ class Limits(_Section):
     max_fields: int = Field(200, ge=1, description="most fields one field list, schema or template may ask for")
     max_field_name_chars: int = Field(100, ge=1, description="longest field name, in characters")
     max_schema_kb: float = Field(256.0, gt=0, description="largest schema document (JSON or YAML), in KiB")
-    max_schema_depth: int = Field(
-        16, ge=4, description="deepest nesting of lists and mappings in a schema document"
-    )
+    max_schema_depth: int = Field(16, ge=4, description="deepest nesting of lists and mappings in a schema document")
     max_pattern_chars: int = Field(300, ge=1, description="longest `pattern` (regular expression) of a field")
     pattern_timeout_s: float = Field(
         0.05, gt=0, description="time bound for matching one value against a field's `pattern`"

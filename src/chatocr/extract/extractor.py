@@ -409,7 +409,7 @@ class Extractor:
         """The learned strategy: proposals once per document, then the reader per field."""
         t0 = time.perf_counter()
         reader = load_reader(self.options.extract.reader_model)
-        doc = DocFeatures.build(view)
+        doc = DocFeatures.build(view, kinds=reader.value_kinds)
         timings["proposals"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         fields: dict[str, FieldResult] = {}

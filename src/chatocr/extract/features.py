@@ -29,10 +29,11 @@ from rapidfuzz import fuzz, process
 from chatocr.extract.candidates import Candidate, DocLine, DocView, generate
 from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
 from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, continues, document_proposals
+from chatocr.extract.value_kinds import CLASSES, ValueKindModel, coarse_kind
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 12
+FEATURES_VERSION = 13
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -54,6 +55,7 @@ FIELD_FEATURES = [
     "value_is_other_field", "key_is_other_field", "own_minus_other_key",
     "key_gap", "cover_gap", "region_gap", "doc_key_max",
     "sim_column", "sim_row", "table_cover", "column_in_name", "row_in_name",
+    "kind_prob", "none_prob",
 ]  # fmt: skip
 FEATURES = BASE_FEATURES + FIELD_FEATURES
 CATEGORICAL = ["typed_kind", "field_kind", "best_relation", "rule_source"]
@@ -146,6 +148,8 @@ class DocFeatures:
     column_ids: np.ndarray  # (P,) DocView line index of the column header above the proposal, -1 when none
     row_ids: np.ndarray  # (P,) DocView line index of the label that starts the proposal's row, -1 when none
     table: list[str]  # squashed row label + column header of each proposal (a table cell's two keys)
+    kind_probs: np.ndarray  # (P, len(CLASSES)): what each proposal's text looks like (value_kinds)
+    kinds: ValueKindModel | None = None
 
     def __post_init__(self) -> None:
         self.context_chars = [set(c) for c in self.context]
@@ -156,8 +160,11 @@ class DocFeatures:
         self.line_cache: dict[str, np.ndarray] = {}
 
     @classmethod
-    def build(cls, view: DocView, proposals: list[Proposal] | None = None) -> DocFeatures:
-        """Features of ``proposals`` (default: every generator's proposals for the document)."""
+    def build(
+        cls, view: DocView, proposals: list[Proposal] | None = None, kinds: ValueKindModel | None = None
+    ) -> DocFeatures:
+        """Features of ``proposals`` (default: every generator's proposals for the document); ``kinds`` reads
+        what each proposal's text looks like (without it, those features are 0)."""
         props = proposals if proposals is not None else document_proposals(view)
         lines = view.lines
         n_lines = max(1, len(lines))
@@ -188,6 +195,7 @@ class DocFeatures:
         inline_index: dict[str, int] = {}
         inline_ids, left_ids, above_ids, first_ids, gap_l, gap_a = [], [], [], [], [], []
         values, context, region = [], [], []
+        values_raw = [p.text for p in props]
         column_ids, row_ids, table = [], [], []
         for prop in props:
             printed = parse_amount(prop.text) if re.search(r"\d", prop.text) else None
@@ -311,6 +319,8 @@ class DocFeatures:
             column_ids=np.array(column_ids, dtype=np.int64),
             row_ids=np.array(row_ids, dtype=np.int64),
             table=table,
+            kind_probs=kinds.probabilities(values_raw) if kinds is not None else np.zeros((len(props), len(CLASSES))),
+            kinds=kinds,
         )
 
 
@@ -480,7 +490,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             extra.append(prop)
             extra_rule.append((0.0, 99.0, 0.0))
     if extra:
-        more = DocFeatures.build(doc.view, extra)
+        more = DocFeatures.build(doc.view, extra, doc.kinds)
         more.line_cache = doc.line_cache
         doc = _concat(doc, more)
         rule_score = np.concatenate([rule_score, [r[0] for r in extra_rule]])
@@ -536,6 +546,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             # A table cell: its column's header and its row's label ("合计" + "金额" spell 合计金额).
             _pick(as_key_r, doc.column_ids), _pick(as_key_r, doc.row_ids), _coverage(name_chars, doc.table_chars),
             _within_names(names, doc.line_keys, doc.column_ids), _within_names(names, doc.line_keys, doc.row_ids),
+            doc.kind_probs[:, CLASSES.index(coarse_kind(spec))], doc.kind_probs[:, 0],
         ]
     )  # fmt: skip
     matrix = np.hstack([doc.base, field_part]) if n else np.zeros((0, len(FEATURES)))
@@ -590,4 +601,6 @@ def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
         column_ids=np.concatenate([a.column_ids, b.column_ids]),
         row_ids=np.concatenate([a.row_ids, b.row_ids]),
         table=[*a.table, *b.table],
+        kind_probs=np.vstack([a.kind_probs, b.kind_probs]),
+        kinds=a.kinds,
     )

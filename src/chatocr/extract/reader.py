@@ -28,6 +28,7 @@ import numpy as np
 from chatocr.errors import OptionsError
 from chatocr.extract.features import FEATURES, FEATURES_VERSION, DocFeatures, field_rows
 from chatocr.extract.proposals import PROPOSALS_VERSION, Proposal
+from chatocr.extract.value_kinds import VALUE_KINDS_FILE, ValueKindModel
 from chatocr.fields.spec import FieldSpec
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class LearnedReader:
             )
         self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         self.booster = lgb.Booster(model_file=str(model_path))
+        # What proposals' texts look like (an address, a company...): trained with the trees, shipped beside them.
+        self.value_kinds = ValueKindModel.load(folder / VALUE_KINDS_FILE)
         self.check_manifest()
         cal = self.manifest.get("calibration", {})
         self.calibration = Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)), float(cal.get("c", 0.0)))
@@ -129,6 +132,8 @@ class LearnedReader:
             problems.append(f"proposals v{self.manifest.get('proposals_version')} (this chatocr: v{PROPOSALS_VERSION})")
         if self.manifest.get("features") != FEATURES:
             problems.append("a different feature list")
+        if self.value_kinds is None and "kind_prob" in self.manifest.get("features", []):
+            problems.append(f"a {VALUE_KINDS_FILE} that is missing")
         if problems:
             warnings.warn(
                 "the reader model was trained for " + "; ".join(problems) + ": its answers may be poor; "

@@ -38,6 +38,7 @@ from chatocr.extract.features import CATEGORICAL, FEATURES, FEATURES_VERSION, Do
 from chatocr.extract.normalize import normalize_value
 from chatocr.extract.proposals import PROPOSALS_VERSION
 from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, calibration_inputs, logit, value_keys
+from chatocr.extract.value_kinds import CLASSES, VALUE_KINDS_FILE, ValueKindModel, coarse_kind, fit_value_kinds
 from chatocr.fields.lexicon import spec_from_name
 from chatocr.fields.loader import list_templates, load_template
 from chatocr.fields.spec import FieldSpec, Schema
@@ -240,10 +241,15 @@ def source_documents(source: Source, item: DatasetItem, number: int, ocr_root: P
 
 
 def source_rows(
-    source: Source, seed: int, progress: Progress | None = None, ocr_root: Path | None = None
+    source: Source,
+    seed: int,
+    progress: Progress | None = None,
+    ocr_root: Path | None = None,
+    kinds: list[ValueKindModel] | None = None,
 ) -> dict[str, np.ndarray]:
     """Feature rows of one source.  Calibration documents keep every proposal; training ones
-    keep the positives, the hardest negatives and some random ones."""
+    keep the positives, the hardest negatives and some random ones.  ``kinds``: the value-kind model
+    of each fold, a document read with the one that never saw it (see ``fit_value_kind_folds``)."""
     from chatocr.eval.ocr_cache import DEFAULT_ROOT
 
     items = training_items(source)
@@ -262,7 +268,18 @@ def source_rows(
         calib = is_calibration_doc(source.name, item.id)
         for real, document in readings:
             _document_rows(
-                rows, DocFeatures.build(DocView(document)), schema, label_key, item, source, options, calib, real, rng
+                rows,
+                DocFeatures.build(
+                    DocView(document), kinds=kinds[1 - value_fold(source.name, item.id)] if kinds else None
+                ),
+                schema,
+                label_key,
+                item,
+                source,
+                options,
+                calib,
+                real,
+                rng,
             )
         if progress and (number % 25 == 0 or number == len(items)):
             progress(f"{source.name}: {number}/{len(items)} documents ({time.perf_counter() - started:.0f} s)")
@@ -325,7 +342,7 @@ def _sample(matrix: np.ndarray, y: np.ndarray, rng: random.Random) -> np.ndarray
     return np.array(sorted({*positives.tolist(), *hard.tolist(), *sampled}), dtype=np.int64)
 
 
-def _cache_key(source: Source, seed: int) -> str:
+def _cache_key(source: Source, seed: int, kinds_digest: str = "") -> str:
     blob = json.dumps(
         {
             "source": source.name,
@@ -342,6 +359,7 @@ def _cache_key(source: Source, seed: int) -> str:
             "names": FEATURES,
             "seed": seed,
             "negatives": [HARD_NEGATIVES, RANDOM_NEGATIVES],
+            "kinds": kinds_digest,
         },
         sort_keys=True,
     )
@@ -349,19 +367,80 @@ def _cache_key(source: Source, seed: int) -> str:
 
 
 def cached_source_rows(
-    source: Source, seed: int, cache: Path, progress: Progress | None = None, ocr_root: Path | None = None
+    source: Source,
+    seed: int,
+    cache: Path,
+    progress: Progress | None = None,
+    ocr_root: Path | None = None,
+    kinds: list[ValueKindModel] | None = None,
 ) -> dict[str, np.ndarray]:
     """``source_rows``, cached on disk: a rerun after an interruption starts at the next source."""
-    path = cache / f"rows-{source.name}-{_cache_key(source, seed)}.npz"
+    path = cache / f"rows-{source.name}-{_cache_key(source, seed, kinds_digest(kinds))}.npz"
     if path.is_file():
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
-    arrays = source_rows(source, seed, progress, ocr_root)
+    arrays = source_rows(source, seed, progress, ocr_root, kinds)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
     tmp.replace(path)
     return arrays
+
+
+def value_fold(source: str, doc_id: str) -> int:
+    """Which of two folds a document's value kinds are learned in (its features come from the other)."""
+    return hashlib.sha1(f"kinds/{source}/{doc_id}".encode()).digest()[1] % 2
+
+
+def kinds_digest(kinds: list[ValueKindModel] | None) -> str:
+    if not kinds:
+        return ""
+    digest = hashlib.sha1()
+    for model in kinds:
+        digest.update(model.weights.tobytes())
+        digest.update(model.bias.tobytes())
+    return digest.hexdigest()[:12]
+
+
+NONE_LINES_PER_DOCUMENT = 15
+
+
+def value_kind_examples(source: Source, seed: int) -> list[list[tuple[str, str]]]:
+    """(text, coarse kind) pairs of one source per fold: every label value under its field's kind, and up
+    to NONE_LINES_PER_DOCUMENT other ground-truth lines of the document as "none"."""
+    rng = random.Random(seed)
+    folds: list[list[tuple[str, str]]] = [[], []]
+    for item in training_items(source):
+        kind = item.id.rsplit("_", 1)[0]
+        template = load_template(kind) if source.kind == "synth" and kind in list_templates() else None
+        specs = {f.name: f for f in template.fields} if template is not None else {}
+        out = folds[value_fold(source.name, item.id)]
+        labels = [v.strip() for v in item.labels.values() if v.strip()]
+        for key, value in item.labels.items():
+            if value.strip():
+                out.append((value.strip(), coarse_kind(specs.get(key) or spec_from_name(key))))
+        try:
+            lines = [ln.text.strip() for page in ground_truth_document(item.image).pages for ln in page.lines]
+        except DatasetError:
+            continue
+        others = [t for t in lines if t and not any(t in v or v in t for v in labels)]
+        out.extend((t, "none") for t in rng.sample(others, min(len(others), NONE_LINES_PER_DOCUMENT)))
+    return folds
+
+
+def fit_value_kind_folds(
+    recipe: Recipe, progress: Progress | None = None
+) -> tuple[list[ValueKindModel], ValueKindModel, int]:
+    """One value-kind model per fold (each document's features come from the fold it is not in, so its own
+    label never tells the trees its kind) and one on everything (shipped)."""
+    folds: list[list[tuple[str, str]]] = [[], []]
+    for source in recipe.sources:
+        for fold, examples in enumerate(value_kind_examples(source, recipe.seed)):
+            folds[fold].extend(examples)
+    if progress:
+        progress(f"value kinds: {len(folds[0]) + len(folds[1])} labelled texts")
+    per_fold = [fit_value_kinds(folds[0], recipe.seed), fit_value_kinds(folds[1], recipe.seed)]
+    return per_fold, fit_value_kinds(folds[0] + folds[1], recipe.seed), len(folds[0]) + len(folds[1])
 
 
 def fit_calibration(
@@ -452,10 +531,11 @@ def train_reader(
     for source in recipe.sources:
         if source.kind != "synth" and not source.path.is_dir():
             raise DatasetError(f"training source {source.name}: no folder {source.path}", hint="see --benchmarks")
+    kinds, kinds_all, kind_examples = fit_value_kind_folds(recipe, progress)
     parts: list[dict[str, np.ndarray]] = []
     summary: dict[str, Any] = {}
     for source in recipe.sources:
-        arrays = cached_source_rows(source, recipe.seed, cache, progress, ocr_root)
+        arrays = cached_source_rows(source, recipe.seed, cache, progress, ocr_root, kinds)
         offset = sum(int(p["group"].max()) + 1 for p in parts if p["group"].size)
         arrays = {**arrays, "group": arrays["group"] + offset}
         parts.append(arrays)
@@ -524,6 +604,7 @@ def train_reader(
     )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / MODEL_FILE, booster.model_to_string())
+    kinds_all.save(out / VALUE_KINDS_FILE)
     importance = dict(zip(FEATURES, booster.feature_importance("gain").round(1).tolist(), strict=True))
     manifest = {
         "name": recipe.name,
@@ -543,6 +624,12 @@ def train_reader(
                     **summary[s.name],
                 }
                 for s in recipe.sources
+            },
+            "value_kinds": {
+                "file": VALUE_KINDS_FILE,
+                "classes": CLASSES,
+                "texts": kind_examples,
+                "note": "label values by their field's kind, other lines as none; trees trained on 2-fold features",
             },
             "absent_share": recipe.absent_share,
             "rule_dropout": recipe.rule_dropout,
