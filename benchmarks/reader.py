@@ -213,7 +213,8 @@ def render(report: dict[str, Any]) -> str:
         f"- Machine: {report['machine']}",
         "- Data: the shared development sets, none of them trained on (the reader recipe leaves them out: "
         "sroie's 100 ids, the first 40 ids of xfund_zh and funsd and three xfund forms sharing a template with them, "
-        "the first 75 ids of wildreceipt (its other 75 are trained on); synth = `chatocr data synth` held-out layouts, seed 777, ground-truth lines).",
+        "the first 75 ids of wildreceipt (its other 75 are trained on); "
+        "synth = `chatocr data synth` held-out layouts, seed 777, ground-truth lines).",
         "- `learned` is the embedded default (`--strategy auto` on the local backend); `rules` is the hand-set "
         "ranking it replaces, run on the same OCR in the same process. (The 'default' rows of the sections above "
         "that are dated before this one were measured when the default was `rules`.)",
