@@ -62,6 +62,9 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
     # 时间 names a date as often as a time of day (填表时间, 入党时间); English "time" is a time of day.
     assert hint_for("填表时间").normalize == "date_or_time"
     assert hint_for("Arrival time").normalize == "time"
+    # An amount in words is asked as printed; the same total in figures is an amount.
+    assert hint_for("价税合计（大写）").type is FieldType.text
+    assert hint_for("价税合计（小写）").type is FieldType.amount
     assert hint_for("合同编号").kind == "code"
 
 

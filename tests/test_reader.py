@@ -28,13 +28,16 @@ from chatocr.options import Options
 LEARNED = Options.create(**{"extract.strategy": "learned"})
 
 
-def make_document(rows: list[list[tuple[str, float]]], width: int = 1200, line_height: int = 40) -> Document:
-    """A page from rows of (text, x) cells, one row every 1.5 line heights."""
+def make_document(
+    rows: list[list[tuple[str, float]]], width: int = 1200, line_height: int = 40, ascii_width: int = 22
+) -> Document:
+    """A page from rows of (text, x) cells, one row every 1.5 line heights; a CJK character is 22 pixels
+    wide, another one ``ascii_width``."""
     lines = []
     for r, cells in enumerate(rows):
         y = 60 + r * line_height * 1.5
         for text, x in cells:
-            w = 22 * len(text)
+            w = sum(22 if ord(ch) > 0x2E7F else ascii_width for ch in text)
             lines.append(Line(text=text, box=box_from_rect(x, y, x + w, y + line_height), confidence=0.97))
     height = int(120 + len(rows) * line_height * 1.5)
     return Document(file="test", pages=[Page(page=1, width=width, height=height, lines=order_lines(lines))])
@@ -134,16 +137,36 @@ def test_the_key_of_another_field_is_not_a_value() -> None:
 
 
 def invoice_table() -> Document:
-    """The totals row of a Chinese VAT invoice: a spaced-out row label 合 | 计 under the items' column headers."""
-    return make_document(
+    """A Chinese VAT invoice as the OCR reads a photo of one: the header, the buyer's and the seller's
+    sections with their vertical labels (购 买 方, 销 售 方), the items table and its totals row, whose
+    spaced-out label 合 | 计 sits under the column headers 金额 and 税额."""
+    rows = [
+        [("4403191130", 40), ("深圳增值税电子普通发票", 420), ("No 12345678", 900)],
+        [("发票代码：044031900111", 860)],
+        [("发票号码：12345678", 860)],
+        [("开票日期：2019年10月21日", 860)],
+        [("机器编号：499099754523", 40), ("校验码：12345 67890 12345 67890", 860)],
+        [("购", 40), ("名    称：深圳市购机汇网络有限公司", 90), ("密", 760), ("03*7/+<<9-4>", 800)],
+        [("买", 40), ("纳税人识别号：91440300MA5DE8XY2K", 90), ("码", 760)],
+        [("方", 40), ("地址、电话：深圳市福田区华强北路1号 0755-8888888", 90), ("区", 760)],
+        [("开户行及账号：招商银行深圳分行 755912345610001", 90)],
         [
-            [("货物或应税劳务、服务名称", 40), ("数量", 420), ("金额", 560), ("税率", 740), ("税额", 920)],
-            [("*移动通信设备*手机", 40), ("1", 420), ("3093.81", 560), ("13%", 740), ("402.19", 920)],
-            [("合", 40), ("计", 200), ("¥3093.81", 560), ("¥402.19", 920)],
-            [("价税合计（大写）", 40), ("叁仟肆佰玖拾伍圆整", 400), ("（小写）¥3495.00", 820)],
+            ("货物或应税劳务、服务名称", 60), ("规格型号", 420), ("单位", 560), ("数量", 640), ("单价", 720),
+            ("金额", 840), ("税率", 960), ("税额", 1060),
         ],
-        width=1300,
-    )
+        [
+            ("*移动通信设备*手机", 60), ("A2223", 420), ("台", 560), ("1", 640), ("3093.81", 720),
+            ("3093.81", 840), ("13%", 960), ("402.19", 1060),
+        ],
+        [("合", 60), ("计", 200), ("¥3093.81", 840), ("¥402.19", 1060)],
+        [("价税合计（大写）", 60), ("叁仟肆佰玖拾伍圆整", 320), ("（小写）¥3495.00", 820)],
+        [("销", 40), ("名    称：北京京东世纪信息技术有限公司", 90), ("备", 760)],
+        [("售", 40), ("纳税人识别号：91110302562134916R", 90), ("注", 760)],
+        [("方", 40), ("地址、电话：北京市北京经济技术开发区科创十一街18号 010-89126666", 90)],
+        [("开户行及账号：中国银行北京分行 338060281100", 90)],
+        [("收款人：王丽", 40), ("复核：李强", 300), ("开票人：张敏", 560), ("销售方：（章）", 860)],
+    ]  # fmt: skip
+    return make_document(rows, width=1300, ascii_width=12)
 
 
 def test_a_table_cell_is_keyed_by_its_row_label_and_column_header() -> None:
@@ -154,6 +177,26 @@ def test_a_table_cell_is_keyed_by_its_row_label_and_column_header() -> None:
     column = {p.text: row[FEATURES.index("sim_column")] for p, row in zip(rows.proposals, rows.matrix, strict=True)}
     assert cover["¥3093.81"] == 1.0 and cover["¥402.19"] < 1.0
     assert column["¥3093.81"] > column["¥402.19"]
+
+
+def test_an_invoice_asked_by_its_printed_names() -> None:
+    """A VAT invoice asked as a user reads it (the fields of the learned-reader issue): totals from the 合 | 计
+    row under their column headers, the buyer's fields from the buyer's section, the amount in words as
+    printed."""
+    expected = {
+        "发票号码": "12345678",
+        "开票日期": "2019-10-21",
+        "购买方名称": "深圳市购机汇网络有限公司",
+        "购买方纳税人识别号": "91440300MA5DE8XY2K",
+        "销售方名称": "北京京东世纪信息技术有限公司",
+        "税率": "13%",
+        "合计金额": "3093.81",
+        "合计税额": "402.19",
+        "价税合计（小写）": "3495.00",
+        "价税合计（大写）": "叁仟肆佰玖拾伍圆整",
+    }
+    result = Extractor(LEARNED).run_document(invoice_table(), load_schema(fields=",".join(expected)))
+    assert {name: result.fields[name].value for name in expected} == expected
 
 
 def test_other_fields_aliases_tell_whose_key_a_line_is() -> None:

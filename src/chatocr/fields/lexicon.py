@@ -223,6 +223,8 @@ def _key(name: str) -> str:
 
 _INFER: list[tuple[str, FieldHint]] = [
     (r"(date|日期|dated)", FieldHint(D, "date", (), "", "date_iso")),
+    # An amount in words (价税合计（大写）: 叁仟肆佰玖拾伍圆整) is asked as printed, not as a number.
+    (r"大写", FieldHint(T, "text", ())),
     (r"(sub_?total|小计)", LEXICON["subtotal"]),
     (r"(total|amount|sum|price|fee|金额|合计|总计|价|费|税额)", FieldHint(A, "amount", (), "", "amount")),
     (r"(tax|gst|vat)", LEXICON["tax"]),
