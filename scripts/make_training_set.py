@@ -55,9 +55,7 @@ def main() -> None:
     per_shard = max(1, args.docs // args.jobs)
     args.out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [
-            pool.submit(build_shard, args.out, k, per_shard, args.seed, args.degrade) for k in range(args.jobs)
-        ]
+        futures = [pool.submit(build_shard, args.out, k, per_shard, args.seed, args.degrade) for k in range(args.jobs)]
         shards = [f.result() for f in futures]
     merged = args.out / "samples.jsonl"
     with merged.open("w", encoding="utf-8") as fh:

@@ -137,9 +137,7 @@ def test_every_code_the_server_sends_is_in_chatocr_errors(client: TestClient) ->
     record(client.get("/v1/no-such-route"))  # 404
     record(client.get("/v1/extract"))  # 405
     record(client.post("/v1/extract", data={"fields": "total"}))  # 422: no file part
-    record(
-        client.post("/v1/ocr", content=b"garbage", headers={"Content-Type": "multipart/form-data; boundary=x"})
-    )
+    record(client.post("/v1/ocr", content=b"garbage", headers={"Content-Type": "multipart/form-data; boundary=x"}))
     record(client.post("/v1/ocr", files={"file": ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * 2_000_000)}))  # 413
     record(client.post("/v1/ocr", files={"file": ("x.png", b"not an image")}))  # 415
     record(client.post("/v1/extract", files={"file": ("r.png", png)}, data={}))  # spec
