@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "reader.txt"
 MANIFEST_FILE = "reader.json"
+# LightGBM objectives that rank the proposals of a field rather than classify each one: their raw
+# scores are mapped to (0, 1) by ``sigmoid`` before calibration, in training and in use alike.
+RANKING_OBJECTIVES = ("lambdarank", "rank_xendcg")
 
 
 class ReaderModelWarning(UserWarning):
@@ -55,7 +58,11 @@ class Calibration:
 
     def __call__(self, best: np.ndarray, second: np.ndarray) -> np.ndarray:
         lb, ls = logit(best), logit(second)
-        return 1.0 / (1.0 + np.exp(-(self.a * lb + self.b * (lb - ls) + self.c)))
+        return sigmoid(self.a * lb + self.b * (lb - ls) + self.c)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -121,7 +128,7 @@ class LearnedReader:
         self.calibration = Calibration(float(cal.get("a", 1.0)), float(cal.get("b", 0.0)), float(cal.get("c", 0.0)))
         self.threshold = float(self.manifest.get("threshold", 0.5))
         objective = self.manifest.get("training", {}).get("params", {}).get("objective", "binary")
-        self.ranking = objective in ("lambdarank", "rank_xendcg")
+        self.ranking = objective in RANKING_OBJECTIVES
 
     def check_manifest(self) -> None:
         """Warn when the model was trained on other features or proposals than this code computes."""
@@ -149,7 +156,7 @@ class LearnedReader:
             return np.zeros(matrix.shape[0])  # a mismatched model (warned at load) answers nothing
         raw = np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
         if self.ranking:  # a ranking model's raw score, mapped to (0, 1) as the calibration was fitted
-            return 1.0 / (1.0 + np.exp(-raw))
+            return sigmoid(raw)
         return raw
 
     def read(

@@ -37,7 +37,16 @@ from chatocr.extract.extractor import acceptable
 from chatocr.extract.features import CATEGORICAL, FEATURES, FEATURES_VERSION, DocFeatures, field_rows
 from chatocr.extract.normalize import normalize_value
 from chatocr.extract.proposals import PROPOSALS_VERSION
-from chatocr.extract.reader import MANIFEST_FILE, MODEL_FILE, Calibration, calibration_inputs, logit, value_keys
+from chatocr.extract.reader import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    RANKING_OBJECTIVES,
+    Calibration,
+    calibration_inputs,
+    logit,
+    sigmoid,
+    value_keys,
+)
 from chatocr.extract.value_kinds import CLASSES, VALUE_KINDS_FILE, ValueKindModel, coarse_kind, fit_value_kinds
 from chatocr.fields.lexicon import spec_from_name
 from chatocr.fields.loader import list_templates, load_template
@@ -55,8 +64,6 @@ CALIBRATION_SHARE = 0.2
 # Bumped when the rows of a document change for the same features (which fields are asked, and how).
 ROWS_VERSION = 3
 # The rule ranking's features and their values for a proposal the rules did not make.
-# LightGBM objectives that rank the proposals of a field rather than classify each one.
-RANKING_OBJECTIVES = ("lambdarank", "rank_xendcg")
 RULE_FEATURES = {"rule_score": 0.0, "rule_rank": 99.0, "rule_source": 0.0, "src_rule": 0.0}
 
 
@@ -596,7 +603,7 @@ def train_reader(
     cal_rows = calib & real if (calib & real).any() else calib
     scores = np.asarray(booster.predict(x[cal_rows]))
     if params["objective"] in RANKING_OBJECTIVES:
-        scores = 1.0 / (1.0 + np.exp(-scores))  # as the reader reads a ranking model's score
+        scores = sigmoid(scores)  # as the reader reads a ranking model's score
     value = np.concatenate([p["value"] for p in parts])
     labelled = np.concatenate([p["labelled"] for p in parts])
     cal, threshold, cal_stats = fit_calibration(
