@@ -354,3 +354,21 @@ def test_training_refuses_a_missing_dataset_before_any_slow_work(tmp_path: Path)
     with pytest.raises(DatasetError, match="no folder"):
         train_reader(recipe, tmp_path / "model", tmp_path / "cache", threads=1)
     assert not (tmp_path / "synth").exists() and not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sources:\n  - name: a\n", "KeyError"),  # a source without a path
+        ("sources:\n  - name: a\n    path: x\n    holdout_first: many\n", "ValueError"),
+        ("sources:\n  - name: a\n    path: x\n    weight: 0\n", "weight of a must be above 0"),
+        ("sources: [\n", "YAMLError|ScannerError|ParserError"),
+    ],
+)
+def test_a_bad_reader_recipe_is_an_options_error(tmp_path: Path, text: str, message: str) -> None:
+    from chatocr.finetune.reader_train import load_reader_recipe
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(OptionsError, match=message):
+        load_reader_recipe(path, tmp_path, tmp_path)

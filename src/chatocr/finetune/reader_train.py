@@ -110,37 +110,47 @@ def load_reader_recipe(path: str | Path, benchmarks: Path, cache: Path) -> Recip
         if not bundled.is_file():
             raise OptionsError(f"no reader recipe {str(path)!r}", hint="a YAML file, or the bundled name 'reader'")
         path = bundled
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    sources = []
-    for entry in data.get("sources", []):
-        folder = Path(str(entry["path"]).format(benchmarks=benchmarks, cache=cache))
-        exclude = set(entry.get("exclude_ids", []))
-        for spec in entry.get("exclude_ids_of", []):  # e.g. the dev set's labels folder
-            exclude |= {p.stem for p in Path(str(spec).format(benchmarks=benchmarks)).glob("*.json")}
-        sources.append(
-            Source(
-                name=entry["name"],
-                path=folder,
-                kind=entry.get("kind", "labels"),
-                exclude_ids=exclude,
-                holdout_first=int(entry.get("holdout_first", 0)),
-                absent_fields=int(entry.get("absent_fields", 0)),
-                limit=entry.get("limit"),
-                synth=entry.get("synth"),
-                ocr=str(entry.get("ocr", "gt")),
-                ocr_name=str(entry.get("ocr_name", entry["name"])),
-                real_limit=entry.get("real_limit"),
-                weight=float(entry.get("weight", 1.0)),
-            )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        recipe = Recipe(
+            name=str(data.get("name", path.stem)),
+            sources=[_recipe_source(entry, benchmarks, cache) for entry in data.get("sources", [])],
+            params=dict(data.get("lightgbm", {})),
+            rounds=int(data.get("rounds", 400)),
+            seed=int(data.get("seed", 1234)),
+            rule_dropout=bool(data.get("rule_dropout", False)),
+            absent_share=float(data["absent_share"]) if "absent_share" in data else None,
         )
-    return Recipe(
-        name=str(data.get("name", path.stem)),
-        sources=sources,
-        params=dict(data.get("lightgbm", {})),
-        rounds=int(data.get("rounds", 400)),
-        seed=int(data.get("seed", 1234)),
-        rule_dropout=bool(data.get("rule_dropout", False)),
-        absent_share=float(data["absent_share"]) if "absent_share" in data else None,
+    except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise OptionsError(
+            f"reader recipe {path}: {type(exc).__name__}: {exc}",
+            hint="see reader_recipes/reader.yaml for the keys a recipe and its sources take",
+        ) from None
+    bad = [source.name for source in recipe.sources if not source.weight > 0]
+    if bad:
+        raise OptionsError(f"reader recipe {path}: the weight of {', '.join(bad)} must be above 0")
+    return recipe
+
+
+def _recipe_source(entry: dict[str, Any], benchmarks: Path, cache: Path) -> Source:
+    """One ``sources`` entry of a recipe."""
+    folder = Path(str(entry["path"]).format(benchmarks=benchmarks, cache=cache))
+    exclude = set(entry.get("exclude_ids", []))
+    for spec in entry.get("exclude_ids_of", []):  # e.g. the dev set's labels folder
+        exclude |= {p.stem for p in Path(str(spec).format(benchmarks=benchmarks)).glob("*.json")}
+    return Source(
+        name=entry["name"],
+        path=folder,
+        kind=entry.get("kind", "labels"),
+        exclude_ids=exclude,
+        holdout_first=int(entry.get("holdout_first", 0)),
+        absent_fields=int(entry.get("absent_fields", 0)),
+        limit=entry.get("limit"),
+        synth=entry.get("synth"),
+        ocr=str(entry.get("ocr", "gt")),
+        ocr_name=str(entry.get("ocr_name", entry["name"])),
+        real_limit=entry.get("real_limit"),
+        weight=float(entry.get("weight", 1.0)),
     )
 
 
