@@ -65,6 +65,13 @@ def test_a_chinese_time_field_takes_a_date_or_a_time_of_day() -> None:
     assert normalize_value("2018.7", "date_or_time") == "2018-07"
     assert normalize_value("14:05", "date_or_time") == "14:05"
     assert normalize_value("同意", "date_or_time") is None
+    # Spans, years and lengths of time are what such fields also hold; they are kept as printed.
+    assert normalize_value("2016年3月至今", "date_or_time") == "2016年3月至今"
+    assert normalize_value("2019.6-2020.4", "date_or_time") == "2019.6-2020.4"
+    assert normalize_value("2013年", "date_or_time") == "2013"
+    assert normalize_value("2个月", "date_or_time") == "2个月"
+    # An ISO date is one date, not a span from 2019 to 06.
+    assert normalize_value("2019-06-12", "date_or_time") == "2019-06-12"
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,29 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
     assert hint_for("合同编号").kind == "code"
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        # Chinese names put their head last: an evaluation, a purpose or a method is text, whatever it mentions.
+        ("辅导员对学生的综合评价", "text"),
+        ("前期费用主要用途", "text"),
+        ("学籍取得时间与方式", "text"),
+        ("单价", "amount"),
+        ("交费金额", "amount"),
+        # A note in brackets, numbering and marks are not the name.
+        ("奖惩情况(奖惩名称、级别、时间)", "text"),
+        ("诚信记录(主要指交往、学费、安全、学习、就业等方面的不良记录)", "text"),
+        ("13、成立时间*", "date"),
+        ("金额(元)", "amount"),
+        # English words are whole words: "resume" holds no "sum".
+        ("个人履历Resume(近10年)", "text"),
+        ("Total amount", "amount"),
+    ],
+)
+def test_inference_reads_the_head_of_a_name(name: str, kind: str) -> None:
+    assert hint_for(name).kind == kind
+
+
 @pytest.mark.parametrize("bad", ["", " , ，", []])
 def test_empty_field_list_is_a_spec_error(bad: str | list[str]) -> None:
     with pytest.raises(SpecError):

@@ -31,6 +31,7 @@ from chatocr.extract.prompt import (
     detect_language,
     parse_choice,
 )
+from chatocr.extract.proposals import Proposal
 from chatocr.extract.reader import LearnedReader, load_reader
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
@@ -289,10 +290,11 @@ def stage_read(
     spec: FieldSpec,
     schema: Schema,
     min_confidence: float | None = None,
-    taken: set[int] | None = None,
+    exclude: Callable[[Proposal], bool] | None = None,
 ) -> tuple[FieldResult, list[int]]:
-    """The learned reader's answer for one field, grounded like any other choice, and the lines it is read from."""
-    answer = reader.read(doc, spec, schema.fields, accept=acceptor(spec), threshold=min_confidence, taken=taken)
+    """The learned reader's answer for one field, grounded like any other choice, and the lines it is read from;
+    ``exclude`` drops proposals other fields answer with."""
+    answer = reader.read(doc, spec, schema.fields, accept=acceptor(spec), threshold=min_confidence, exclude=exclude)
     if answer.proposal is None:
         return make_field(None, confidence=round(answer.probability, 4)), []
     prop = answer.proposal
@@ -322,6 +324,62 @@ def occurrence_groups(schema: Schema) -> list[list[FieldSpec]]:
         if spec.extractive:
             groups.setdefault(OCCURRENCE.sub("", spec.name).strip(), []).append(spec)
     return [members for members in groups.values() if len(members) > 1]
+
+
+def occurrence_number(spec: FieldSpec) -> int:
+    """1 for "姓名", n for "姓名 (n)"."""
+    match = OCCURRENCE.search(spec.name)
+    return int(match.group(1)) if match else 1
+
+
+def in_reading_order(members: list[FieldSpec], fields: dict[str, FieldResult], lines: dict[str, list[int]]) -> None:
+    """Hand a group's answers to its occurrences in reading order: "姓名 (2)" is the second of them on the page.
+    Each answer was read for one occurrence, but which cell is the first is a matter of order, not of the
+    scores (two applicants' rows look alike). Fields left null stay null."""
+    answered = sorted((spec for spec in members if lines[spec.name]), key=occurrence_number)
+    if len(answered) < 2:
+        return
+    # DocView numbers lines in reading order (page, row, left to right).
+    ordered = sorted(((fields[s.name], lines[s.name]) for s in answered), key=lambda pair: min(pair[1]))
+    for spec, (field, refs) in zip(answered, ordered, strict=True):
+        fields[spec.name], lines[spec.name] = field, refs
+
+
+def reads_any_of(taken: frozenset[int]) -> Callable[[Proposal], bool]:
+    """Whether a proposal is read from any of these lines."""
+    return lambda prop: not taken.isdisjoint(prop.refs)
+
+
+def one_field_per_value(
+    reader: LearnedReader,
+    doc: DocFeatures,
+    schema: Schema,
+    threshold: float | None,
+    fields: dict[str, FieldResult],
+    lines: dict[str, list[int]],
+) -> None:
+    """A printed value answers one field. When two fields (other than occurrences of one key) answer with the
+    same value from the same lines, the surer keeps it and the other reads again without it: a roll invoice's
+    合计金额（小写） total is 价税合计, and 金额 (the pre-tax amount it does not print) is then null."""
+    group = {spec.name: OCCURRENCE.sub("", spec.name).strip() for spec in schema.fields}
+    claims: list[tuple[str, str | None, set[int]]] = []  # (the field's key group, its value, its lines)
+    for spec in sorted(
+        (spec for spec in schema.fields if spec.extractive and lines.get(spec.name)),
+        key=lambda spec: -fields[spec.name].confidence,
+    ):
+        others = [(value, held) for owner, value, held in claims if owner != group[spec.name]]
+        if any(value == fields[spec.name].value and held & set(lines[spec.name]) for value, held in others):
+
+            def claimed(
+                prop: Proposal, spec: FieldSpec = spec, others: list[tuple[str | None, set[int]]] = others
+            ) -> bool:
+                refs = set(prop.refs)
+                touched = [value for value, held in others if held & refs]
+                return bool(touched) and normalize_value(prop.text, spec.normalize) in touched
+
+            fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema, threshold, claimed)
+        if lines[spec.name]:
+            claims.append((group[spec.name], fields[spec.name].value, set(lines[spec.name])))
 
 
 def ground_value(value: str, document: Document) -> bool:
@@ -427,8 +485,12 @@ class Extractor:
             taken: set[int] = set()
             for spec in members:
                 if taken.intersection(lines[spec.name]):
-                    fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema, threshold, taken)
+                    fields[spec.name], lines[spec.name] = stage_read(
+                        reader, doc, spec, schema, threshold, reads_any_of(frozenset(taken))
+                    )
                 taken.update(lines[spec.name])
+            in_reading_order(members, fields, lines)
+        one_field_per_value(reader, doc, schema, threshold, fields, lines)
         timings["read"] = time.perf_counter() - t1
         return ExtractionResult(
             file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}

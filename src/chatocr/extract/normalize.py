@@ -93,7 +93,7 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"(?<![A-Za-z])([A-Za-z]{3,9})[\s\-/.]*(\d{1,2})(?:st|nd|rd|th)?[\s,\-/.]+(\d{4}|\d{2})(?!\d)"),
         "mon_d_y",
     ),
-    (re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"), "ymd"),
+    (re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"), "ymd"),
 ]
 
 
@@ -153,8 +153,25 @@ def parse_date(text: str) -> str | None:
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}" if m else None
 
 
+# What else a Chinese "…时间" field holds, kept as printed: a span ("2016年3月至今", "2019.6-2020.4",
+# "2014年12月5日—12月30日"), a year ("2013年") or a length of time ("2个月", "15天").
+_SPAN_OF_TIME = re.compile(r"^(?:19|20)\d{2}[\d\s年月日号./\-—–~～－至到今]*$")
+_SPAN_SEPARATOR = re.compile(r"至|到|[—–~～－]|-\s*(?:19|20)\d{2}")
+_YEAR_ALONE = re.compile(r"^((?:19|20)\d{2})\s*年?$")
+_DURATION = re.compile(r"^[\d一二两三四五六七八九十半]+\s*个?\s*(?:年|月|天|日|周|星期|小时|分钟)(?:左右)?$")
+
+
 def parse_date_or_time(text: str) -> str | None:
-    """A date (as ``parse_date``), else a time of day: what a Chinese "…时间" field holds."""
+    """What a Chinese "…时间" field holds: a date (as ``parse_date``), a time of day, or a span, a year or a
+    length of time as printed."""
+    clean = nfkc(text).strip().rstrip("。.,，")
+    if _SPAN_OF_TIME.match(clean) and _SPAN_SEPARATOR.search(clean):
+        return normalize_text(clean)
+    year = _YEAR_ALONE.match(clean)
+    if year:
+        return year.group(1)
+    if _DURATION.match(clean):
+        return normalize_text(clean)
     return parse_date(text) or parse_time(text)
 
 

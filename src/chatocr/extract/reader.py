@@ -166,20 +166,20 @@ class LearnedReader:
         schema_fields: Sequence[str | FieldSpec] | None = None,
         accept: Callable[[str], bool] | None = None,
         threshold: float | None = None,
-        taken: set[int] | None = None,
+        exclude: Callable[[Proposal], bool] | None = None,
     ) -> ReaderAnswer:
         """The field's best proposal with the calibrated probability that it is right, or null.
 
         ``schema_fields``: every field asked of the document (they tell keys from values); ``accept``
-        drops proposals the field cannot answer with (a date field's non-date text); ``taken``: lines another
-        occurrence of the same printed key answers with (``姓名`` took them, ``姓名 (2)`` may not)."""
+        drops proposals the field cannot answer with (a date field's non-date text); ``exclude`` drops
+        proposals other fields answer with (the lines ``姓名`` took, which ``姓名 (2)`` may not read)."""
         rows = field_rows(doc, spec, schema_fields)
         scores = self.scores(rows.matrix)
         if accept is not None and scores.size:
             ok = np.array([accept(p.text) for p in rows.proposals])
             scores = np.where(ok, scores, 0.0)
-        if taken and scores.size:
-            free = np.array([not taken.intersection(p.refs) for p in rows.proposals])
+        if exclude is not None and scores.size:
+            free = np.array([not exclude(p) for p in rows.proposals])
             scores = np.where(free, scores, 0.0)
         if scores.size == 0 or scores.max() <= 0.0:
             return ReaderAnswer(None, 1.0, 0.0)

@@ -221,25 +221,44 @@ def _key(name: str) -> str:
     return key.replace("-", "_")
 
 
+# Inference reads a name as "<Chinese part>|<the rest, lower case>" (see _inference_key). Chinese compounds
+# name their head last, so kinds that a fragment could also name in passing are matched at the end of the
+# Chinese part: 单价 / 交费金额 are amounts, 综合评价 / 前期费用主要用途 / 经费办法 are not; 填表时间 is a moment,
+# 学籍取得时间与方式 / 时间要求 are not. English words match whole (sum, not the sum in "resume").
 _INFER: list[tuple[str, FieldHint]] = [
-    (r"(date|日期|dated)", FieldHint(D, "date", (), "", "date_iso")),
+    (r"(日期|(?<![a-z])dated?(?![a-z]))", FieldHint(D, "date", (), "", "date_iso")),
     # An amount in words (价税合计（大写）: 叁仟肆佰玖拾伍圆整) is asked as printed, not as a number.
     (r"大写", FieldHint(T, "text", ())),
     (r"(sub_?total|小计)", LEXICON["subtotal"]),
-    (r"(total|amount|sum|price|fee|金额|合计|总计|价|费|税额)", FieldHint(A, "amount", (), "", "amount")),
-    (r"(tax|gst|vat)", LEXICON["tax"]),
+    (
+        r"((金额|合计|总计|(?<!评)价|费|税额)(小写)?\||(?<![a-z])(total|amount|sum|price|fee)s?(?![a-z]))",
+        FieldHint(A, "amount", (), "", "amount"),
+    ),
+    (r"(?<![a-z])(tax|gst|vat)(?![a-z])", LEXICON["tax"]),
     # 时间 names a moment of any precision: 填表时间 / 入党时间 are dates, 到站时间 a time of day.
-    (r"时间", FieldHint(T, "date", (), "", "date_or_time")),
-    (r"time", FieldHint(T, "time", (), "", "time")),
+    (r"时间\|", FieldHint(T, "date", (), "", "date_or_time")),
+    (r"(?<![a-z])time(?![a-z])", FieldHint(T, "time", (), "", "time")),
     (r"(tel|phone|fax|mobile|电话|手机)", FieldHint(T, "phone", (), "", "phone")),
     (r"(addr|地址|住所|住址)", FieldHint(T, "address", (), multiline=True)),
     (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),
     (r"(身份证|身份号码)", FieldHint(T, "id_card", (), "", "code")),
-    (r"(no\.?$|number|num|code|id$|号码|编号|代码|单号|号$)", FieldHint(T, "code", (), "", "code")),
+    (r"(no\.?$|number|num|code|id$|号码|编号|代码|单号|号\|)", FieldHint(T, "code", (), "", "code")),
     (r"(主办|承办|颁发|发证|落款|签发|issuer|issued|organi[sz]er)", FieldHint(T, "issuer", ())),
     (r"(company|store|shop|vendor|seller|merchant|公司|单位|商户|店)", FieldHint(T, "company", ())),
-    (r"(name|姓名|人$)", FieldHint(T, "person", ())),
+    (r"(name|姓名|人\|)", FieldHint(T, "person", ())),
 ]
+
+# What a name says besides its head: "(奖惩名称、级别、时间)" explains 奖惩情况, "13、" / "*" / "⑭" number or
+# mark it, " (2)" asks for an occurrence. "(大写)" / "(小写)" stay: they say how an amount is printed.
+_ASIDE = re.compile(r"[(（](?![大小]写)[^()（）]*[)）]?|^[\d\s.、*＊①-⑳]+|[*＊:：\s]+$")
+
+
+def _inference_key(key: str) -> str:
+    """A lexicon key as inference reads it: "<its Chinese characters>|<the rest>" after the asides go."""
+    core = _ASIDE.sub("", key).strip() or key
+    chinese = "".join(re.findall(r"[\u3400-\u9fff]", core))
+    rest = re.sub(r"[\u3400-\u9fff]+", " ", core).strip()
+    return f"{chinese}|{rest}"
 
 
 def hint_for(name: str) -> FieldHint:
@@ -249,8 +268,9 @@ def hint_for(name: str) -> FieldHint:
         return LEXICON[key]
     if key.replace("_", " ") in LEXICON:
         return LEXICON[key.replace("_", " ")]
+    inferred = _inference_key(key)
     for pattern, hint in _INFER:
-        if re.search(pattern, key):
+        if re.search(pattern, inferred):
             return hint
     return FieldHint(T, "text")
 

@@ -61,8 +61,9 @@ Progress = Callable[[str], None]
 HARD_NEGATIVES = 48
 RANDOM_NEGATIVES = 48
 CALIBRATION_SHARE = 0.2
-# Bumped when the rows of a document change for the same features (which fields are asked, and how).
-ROWS_VERSION = 3
+# Bumped when the rows of a document change for the same features (which fields are asked, and how, and
+# what kind the lexicon infers for them).
+ROWS_VERSION = 4
 # The rule ranking's features and their values for a proposal the rules did not make.
 RULE_FEATURES = {"rule_score": 0.0, "rule_rank": 99.0, "rule_source": 0.0, "src_rule": 0.0}
 
