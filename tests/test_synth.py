@@ -89,8 +89,9 @@ def test_plan_respects_layout_split_and_language() -> None:
     assert {(d.kind, d.layout) for d in heldout}.isdisjoint({(d.kind, d.layout) for d in train})
     assert {d.lang for d in heldout} == {"zh"}
     english = plan(6, 1, "all", "all", "en")
-    assert {d.kind for d in english} == {"receipt", "kv_form"} and {d.lang for d in english} == {"en"}
-    assert len({d.kind for d in heldout}) == len(kinds())
+    assert {d.kind for d in english} == {"receipt", "kv_form", "english_invoice"}
+    assert {d.lang for d in english} == {"en"}
+    assert {d.kind for d in heldout} == {k.name for k in kinds().values() if "zh" in k.languages}
 
 
 def test_plan_rejects_bad_arguments() -> None:
@@ -218,6 +219,84 @@ def test_licences_and_invoices_carry_valid_credit_codes() -> None:
     assert "发票代码" in electronic.absent and len(electronic.labels["发票号码"]) == 20
     roll = render_one("vat_invoice", "roll", seed=1, degrade="none")
     assert {"金额", "税额"} <= set(roll.absent)
+
+
+OPEN_KINDS = {"taxi_receipt": "zh", "bank_slip": "zh", "english_invoice": "en", "id_card": "zh"}
+MONTH_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%d/%m/%Y", "%Y-%m-%d", "%Y年%m月%d日", "%Y/%m/%d", "%Y.%m.%d")
+
+
+def _printed_form_of(label: str, printed: str) -> bool:
+    """The label is the printed value itself, or its canonical form (an amount, an ISO date)."""
+    import datetime as dt
+
+    if label in printed:
+        return True
+    if re.fullmatch(r"\d+\.\d{2}", label):
+        return re.sub(r"[^\d.]", "", printed) == label
+    for form in MONTH_FORMATS:
+        try:
+            return dt.datetime.strptime(printed.replace(" ", ""), form.replace(" ", "")).date().isoformat() == label
+        except ValueError:
+            continue
+    return False
+
+
+@needs_fonts
+@pytest.mark.parametrize(("kind", "layout"), [(k, layout) for k in OPEN_KINDS for layout in kinds()[k].layouts])
+def test_open_kinds_print_every_labelled_value(kind: str, layout: str) -> None:
+    """Kinds without a template: each label is a printed key with its printed value; unprinted keys are absent."""
+    spec = kinds()[kind]
+    assert spec.template == "" and spec.fields == () and spec.languages == (OPEN_KINDS[kind],)
+    assert spec.heldout_layouts == (spec.layouts[-1],)
+    for seed in (1, 2):
+        doc = render_one(kind, layout, seed=seed, lang=OPEN_KINDS[kind], degrade="none")
+        page = _compact("".join(line["text"] for line in doc.meta["lines"]))
+        assert len(doc.labels) >= 6, doc.labels
+        for name, value in doc.labels.items():
+            printed = doc.meta["fields"][name]["printed"]
+            assert _compact(printed) in page, (name, printed)
+            assert _printed_form_of(_compact(value), _compact(printed)), (name, value, printed)
+        assert 1 <= len(doc.absent) <= 2 and not set(doc.absent) & set(doc.labels)
+        for name in doc.absent:
+            assert name not in doc.meta["fields"]
+            assert not re.search(
+                rf"(^|\n){re.escape(name)}[:：]?(\s|$)", "\n".join(line["text"] for line in doc.meta["lines"])
+            )
+        again = render_one(kind, layout, seed=seed, lang=OPEN_KINDS[kind], degrade="none")
+        assert (again.labels, again.absent) == (doc.labels, doc.absent)
+        assert doc.meta["layout_split"] == ("heldout" if layout == spec.layouts[-1] else "train")
+
+
+@needs_fonts
+def test_open_kinds_vary_their_key_names_and_keep_values_consistent() -> None:
+    from decimal import Decimal
+
+    names: dict[str, set[str]] = {kind: set() for kind in OPEN_KINDS}
+    for seed in range(12):
+        for kind, lang in OPEN_KINDS.items():
+            doc = render_one(kind, kinds()[kind].layouts[0], seed=seed, lang=lang, degrade="none")
+            names[kind].update(doc.labels)
+            if kind == "id_card":
+                number = next(v for k, v in doc.labels.items() if k in ("公民身份号码", "身份证号码"))
+                birth = next(v for k, v in doc.labels.items() if k.startswith("出生"))
+                assert birth.replace("-", "") == number[6:14]
+                assert doc.labels["性别"] == ("男" if int(number[16]) % 2 else "女")
+            if kind == "bank_slip":
+                amount = next(v for k, v in doc.labels.items() if re.fullmatch(r"\d+\.\d{2}", v) and "金额" in k)
+                upper = next(v for k, v in doc.labels.items() if "大写" in k)
+                assert values.rmb_upper(Decimal(amount)) == upper
+    assert {"金额", "实收金额", "应收金额"} & names["taxi_receipt"] and len(names["taxi_receipt"]) > 12
+    assert (
+        len(
+            {
+                n
+                for n in names["english_invoice"]
+                if n in ("Total", "Amount Due", "Balance Due", "Total Due", "Grand Total", "Invoice Total")
+            }
+        )
+        >= 2
+    )
+    assert len(names["bank_slip"]) > 16 and len(names["id_card"]) > 6
 
 
 def test_missing_fonts_raise_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

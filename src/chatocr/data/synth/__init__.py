@@ -1,17 +1,25 @@
 """Synthetic Chinese and English documents with ground truth (``chatocr data synth``).
 
-Five kinds, each with several layouts; the last layout of each kind is held out from
+Ten kinds, each with several layouts; the last layout of each kind is held out from
 training, so a development set can use layouts the model never saw:
 
-=================  ==========================================  ===================================
-kind               layouts (last = held out)                   template / fields
-=================  ==========================================  ===================================
-certificate        classic, modern, portrait, table            certificate (姓名, 比赛名称, ...)
-vat_invoice        paper, electronic, verification, roll       vat_invoice (发票代码, 发票号码, ...)
-train_ticket       red, blue, itinerary, eticket               train_ticket (车次, 出发站, ...)
-business_license   portrait, landscape, photocopy, registry    business_license (统一社会信用代码, ...)
-receipt (zh, en)   thermal, sales, card_slip, check            receipt (company, date, address, total)
-=================  ==========================================  ===================================
+====================  ==========================================  ===================================
+kind                  layouts (last = held out)                   template / fields
+====================  ==========================================  ===================================
+certificate           classic, modern, portrait, table            certificate (姓名, 比赛名称, ...)
+vat_invoice           paper, electronic, verification, roll       vat_invoice (发票代码, 发票号码, ...)
+train_ticket          red, blue, itinerary, eticket               train_ticket (车次, 出发站, ...)
+business_license      portrait, landscape, photocopy, registry    business_license (统一社会信用代码, ...)
+receipt (zh, en)      thermal, sales, card_slip, check            receipt (company, date, address, total)
+kv_form (zh, en)      inline, grid, stacked, header_row           none: random printed keys
+taxi_receipt          meter, columns, preprinted                  none: 发票号码, 车号, 上车, 金额, ...
+bank_slip             ledger, stacked, mobile                     none: 付款人户名, 金额, 大写金额, ...
+english_invoice (en)  classic, modern, boxed                      none: Invoice No., Bill To, Total, ...
+id_card               card, copy, portrait                        none: 姓名, 出生, 住址, 公民身份号码, ...
+====================  ==========================================  ===================================
+
+A kind without a template labels the keys it prints, as printed (the key names vary from
+document to document among their synonyms), and a key or two it does not print as absent.
 
 Pages are drawn with PIL and the Debian CJK fonts, then degraded (``none``, ``mild``,
 ``strong``: skew, perspective, 90/180-degree turns, blur, noise, JPEG, red seals over

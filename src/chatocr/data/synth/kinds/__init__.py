@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from chatocr.data.synth.canvas import Canvas, Rect
+from chatocr.data.synth.canvas import Canvas, Rect, Run, run
 from chatocr.data.synth.fonts import FontBook
 
 SEAL_MODES = ("none", "beside", "over")
@@ -64,8 +65,44 @@ def cn_ordinal(n: int) -> str:
     return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A printed key and its value, for kinds without a template: the printed key names the label."""
+
+    key: str
+    printed: str
+    label: str
+
+    def value_run(self, **style: Any) -> Run:
+        return run(self.printed, self.key, self.label, **style)
+
+
+def absent_keys(rng: random.Random, unprinted: Sequence[Sequence[str]]) -> list[str]:
+    """One name each for 1-2 keys the document does not print: asked of it, they are absent."""
+    chosen = rng.sample(list(unprinted), min(len(unprinted), rng.randint(1, 2)))
+    return [rng.choice(list(names)) for names in chosen]
+
+
+def label_absent(canvas: Canvas, keys: Sequence[str]) -> Canvas:
+    for key in keys:
+        if key not in canvas.fields:
+            canvas.label(key, "")
+    return canvas
+
+
 def all_kinds() -> dict[str, DocKind]:
     # Imported here: the kind modules import this module for DocKind and RenderRequest.
-    modules = ["certificate", "vat_invoice", "train_ticket", "business_license", "receipt", "kv_form"]
+    modules = [
+        "certificate",
+        "vat_invoice",
+        "train_ticket",
+        "business_license",
+        "receipt",
+        "kv_form",
+        "taxi_receipt",
+        "bank_slip",
+        "english_invoice",
+        "id_card",
+    ]
     kinds: list[DocKind] = [importlib.import_module(f"chatocr.data.synth.kinds.{m}").KIND for m in modules]
     return {k.name: k for k in kinds}
