@@ -25,7 +25,10 @@ def synth(
     out: Annotated[str, typer.Option("--out", "-o", help="output folder (dataset layout: images/, labels/, ...)")],
     kinds: Annotated[
         str,
-        typer.Option(help="comma list of certificate, vat_invoice, train_ticket, business_license, receipt; or all"),
+        typer.Option(
+            help="comma list of certificate, vat_invoice, train_ticket, business_license, receipt, kv_form, "
+            "taxi_receipt, bank_slip, english_invoice, id_card; or all"
+        ),
     ] = "all",
     n: Annotated[int, typer.Option("--n", "-n", help="number of documents")] = 200,
     seed: Annotated[int, typer.Option(help="run seed; the same seed gives identical files")] = 0,
@@ -33,7 +36,9 @@ def synth(
         str, typer.Option(help="train (all but the last layout of each kind), heldout (the last), or all")
     ] = "all",
     degrade: Annotated[str, typer.Option(help="none, mild or strong")] = "mild",
-    lang: Annotated[str, typer.Option(help="zh, en or all (receipts come in both; other kinds are zh)")] = "all",
+    lang: Annotated[
+        str, typer.Option(help="zh, en or all (receipts and key-value forms come in both, English invoices in en)")
+    ] = "all",
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
 ) -> None:
     """Generate synthetic documents with labels, absent fields and box metadata (resumable)."""
