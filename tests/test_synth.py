@@ -221,7 +221,14 @@ def test_licences_and_invoices_carry_valid_credit_codes() -> None:
     assert {"金额", "税额"} <= set(roll.absent)
 
 
-OPEN_KINDS = {"taxi_receipt": "zh", "bank_slip": "zh", "english_invoice": "en", "id_card": "zh"}
+OPEN_KINDS = {
+    "taxi_receipt": "zh",
+    "bank_slip": "zh",
+    "english_invoice": "en",
+    "id_card": "zh",
+    "medical_receipt": "zh",
+    "contract": "zh",
+}
 MONTH_FORMATS = ("%d %B %Y", "%B %d, %Y", "%d %b %Y", "%d/%m/%Y", "%Y-%m-%d", "%Y年%m月%d日", "%Y/%m/%d", "%Y.%m.%d")
 
 
@@ -285,6 +292,19 @@ def test_open_kinds_vary_their_key_names_and_keep_values_consistent() -> None:
                 amount = next(v for k, v in doc.labels.items() if re.fullmatch(r"\d+\.\d{2}", v) and "金额" in k)
                 upper = next(v for k, v in doc.labels.items() if "大写" in k)
                 assert values.rmb_upper(Decimal(amount)) == upper
+            if kind == "medical_receipt":
+                total = Decimal(next(v for k, v in doc.labels.items() if k in ("合计", "合计金额", "金额合计")))
+                items = [Decimal(v) for k, v in doc.labels.items() if k.endswith("费")]
+                shares = [Decimal(v) for k, v in doc.labels.items() if "统筹" in k or k.startswith("个人")]
+                assert sum(items) == total and sum(shares) == total and len(items) >= 3
+                assert next(v for k, v in doc.labels.items() if "大写" in k) == values.rmb_upper(total)
+            if kind == "contract":
+                assert {"甲方", "乙方"} <= set(doc.labels) or {"出租方", "承租方"} <= set(doc.labels)
+                upper = [v for k, v in doc.labels.items() if "大写" in k]
+                amount = next(
+                    v for k, v in doc.labels.items() if k in ("合同金额", "合同总金额", "合同总价", "租金总额")
+                )
+                assert upper in ([], [values.rmb_upper(Decimal(amount))])
     assert {"金额", "实收金额", "应收金额"} & names["taxi_receipt"] and len(names["taxi_receipt"]) > 12
     assert (
         len(
@@ -297,6 +317,7 @@ def test_open_kinds_vary_their_key_names_and_keep_values_consistent() -> None:
         >= 2
     )
     assert len(names["bank_slip"]) > 16 and len(names["id_card"]) > 6
+    assert len(names["medical_receipt"]) > 16 and len(names["contract"]) > 12
 
 
 def test_missing_fonts_raise_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,7 @@ def synth(
         str,
         typer.Option(
             help="comma list of certificate, vat_invoice, train_ticket, business_license, receipt, kv_form, "
-            "taxi_receipt, bank_slip, english_invoice, id_card; or all"
+            "taxi_receipt, bank_slip, english_invoice, id_card, medical_receipt, contract; or all"
         ),
     ] = "all",
     n: Annotated[int, typer.Option("--n", "-n", help="number of documents")] = 200,

@@ -1,6 +1,6 @@
 """Synthetic Chinese and English documents with ground truth (``chatocr data synth``).
 
-Ten kinds, each with several layouts; the last layout of each kind is held out from
+Twelve kinds, each with several layouts; the last layout of each kind is held out from
 training, so a development set can use layouts the model never saw:
 
 ====================  ==========================================  ===================================
@@ -16,6 +16,8 @@ taxi_receipt          meter, columns, preprinted                  none: 发票�
 bank_slip             ledger, stacked, mobile                     none: 付款人户名, 金额, 大写金额, ...
 english_invoice (en)  classic, modern, boxed                      none: Invoice No., Bill To, Total, ...
 id_card               card, copy, portrait                        none: 姓名, 出生, 住址, 公民身份号码, ...
+medical_receipt       ruled, thermal, electronic                  none: 票据号码, 交款人, 西药费, 合计, ...
+contract              title_block, table, side_by_side            none: 合同编号, 甲方, 乙方, 合同金额, ...
 ====================  ==========================================  ===================================
 
 A kind without a template labels the keys it prints, as printed (the key names vary from

@@ -103,6 +103,8 @@ def all_kinds() -> dict[str, DocKind]:
         "bank_slip",
         "english_invoice",
         "id_card",
+        "medical_receipt",
+        "contract",
     ]
     kinds: list[DocKind] = [importlib.import_module(f"chatocr.data.synth.kinds.{m}").KIND for m in modules]
     return {k.name: k for k in kinds}
