@@ -21,7 +21,7 @@ from chatocr.backends.base import LLMBackend, create_backend
 from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
-from chatocr.extract.features import OCCURRENCE, DocFeatures, field_rows
+from chatocr.extract.features import DocFeatures, field_rows, occurrence_of
 from chatocr.extract.normalize import nfkc, normalize_value, strip_keys, trim
 from chatocr.extract.prompt import (
     PROMPT_VERSION,
@@ -322,21 +322,15 @@ def occurrence_groups(schema: Schema) -> list[list[FieldSpec]]:
     groups: dict[str, list[FieldSpec]] = {}
     for spec in schema.fields:
         if spec.extractive:
-            groups.setdefault(OCCURRENCE.sub("", spec.name).strip(), []).append(spec)
+            groups.setdefault(occurrence_of(spec.name)[0], []).append(spec)
     return [members for members in groups.values() if len(members) > 1]
-
-
-def occurrence_number(spec: FieldSpec) -> int:
-    """1 for "姓名", n for "姓名 (n)"."""
-    match = OCCURRENCE.search(spec.name)
-    return int(match.group(1)) if match else 1
 
 
 def in_reading_order(members: list[FieldSpec], fields: dict[str, FieldResult], lines: dict[str, list[int]]) -> None:
     """Hand a group's answers to its occurrences in reading order: "姓名 (2)" is the second of them on the page.
     Each answer was read for one occurrence, but which cell is the first is a matter of order, not of the
     scores (two applicants' rows look alike). Fields left null stay null."""
-    answered = sorted((spec for spec in members if lines[spec.name]), key=occurrence_number)
+    answered = sorted((spec for spec in members if lines[spec.name]), key=lambda spec: occurrence_of(spec.name)[1])
     if len(answered) < 2:
         return
     # DocView numbers lines in reading order (page, row, left to right).
@@ -361,7 +355,7 @@ def one_field_per_value(
     """A printed value answers one field. When two fields (other than occurrences of one key) answer with the
     same value from the same lines, the surer keeps it and the other reads again without it: a roll invoice's
     合计金额（小写） total is 价税合计, and 金额 (the pre-tax amount it does not print) is then null."""
-    group = {spec.name: OCCURRENCE.sub("", spec.name).strip() for spec in schema.fields}
+    group = {spec.name: occurrence_of(spec.name)[0] for spec in schema.fields}
     claims: list[tuple[str, str | None, set[int]]] = []  # (the field's key group, its value, its lines)
     for spec in sorted(
         (spec for spec in schema.fields if spec.extractive and lines.get(spec.name)),

@@ -79,11 +79,15 @@ def squash(text: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
+def occurrence_of(name: str) -> tuple[str, int]:
+    """A field name without its occurrence suffix, and the occurrence it asks for ("姓名 (2)" -> ("姓名", 2))."""
+    match = OCCURRENCE.search(name)
+    return (name[: match.start()].strip(), int(match.group(1))) if match else (name.strip(), 1)
+
+
 def field_names(spec: FieldSpec) -> tuple[list[str], int]:
     """The squashed names a field may be printed under, and the occurrence it asks for ("姓名 (2)" -> 2)."""
-    match = OCCURRENCE.search(spec.name)
-    occurrence = int(match.group(1)) if match else 1
-    base = spec.name[: match.start()] if match else spec.name
+    base, occurrence = occurrence_of(spec.name)
     raw = [base, readable_alias(base), *spec.aliases]
     names = [n for n in dict.fromkeys(squash(r) for r in raw) if n]
     return names, occurrence
