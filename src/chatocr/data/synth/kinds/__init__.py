@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chatocr.data.synth import stamp
 from chatocr.data.synth.canvas import Canvas, Rect, Run, run
 from chatocr.data.synth.fonts import FontBook
 
@@ -56,6 +57,18 @@ def seal_center(anchor: Rect, mode: str, rng: random.Random, diameter: float) ->
     return cx + rng.uniform(0.1, 0.35) * diameter, cy - rng.uniform(0.05, 0.3) * diameter
 
 
+def stamp_seal(
+    canvas: Canvas, req: RenderRequest, text: str, bottom: str, diameter: int, anchor: Rect, *, oval: bool = False
+) -> None:
+    """A seal reading ``text`` (``bottom`` under it) beside or over ``anchor``, as ``req.seal`` asks; noted on
+    the canvas."""
+    if req.seal == "none":
+        return
+    mask = stamp.seal_mask(text, bottom, diameter, req.fonts.pick("sans", req.rng), req.rng, oval=oval)
+    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, diameter))
+    canvas.notes["seal"] = req.seal
+
+
 def cn_ordinal(n: int) -> str:
     """1..99 in Chinese numerals for 第十四届."""
     digits = "零一二三四五六七八九"
@@ -77,14 +90,11 @@ class Entry:
         return run(self.printed, self.key, self.label, **style)
 
 
-def absent_keys(rng: random.Random, unprinted: Sequence[Sequence[str]]) -> list[str]:
-    """One name each for 1-2 keys the document does not print: asked of it, they are absent."""
+def label_absent(canvas: Canvas, rng: random.Random, unprinted: Sequence[Sequence[str]]) -> Canvas:
+    """Label 1-2 keys the document does not print (one name each, from their synonyms) as absent: asked of
+    the document, they must come back null."""
     chosen = rng.sample(list(unprinted), min(len(unprinted), rng.randint(1, 2)))
-    return [rng.choice(list(names)) for names in chosen]
-
-
-def label_absent(canvas: Canvas, keys: Sequence[str]) -> Canvas:
-    for key in keys:
+    for key in [rng.choice(list(names)) for names in chosen]:
         if key not in canvas.fields:
             canvas.label(key, "")
     return canvas

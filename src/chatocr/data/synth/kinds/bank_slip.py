@@ -22,9 +22,9 @@ import string
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chatocr.data.synth import fonts, stamp, values, words
+from chatocr.data.synth import fonts, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, Run, run
-from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, absent_keys, label_absent, seal_center
+from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, label_absent, stamp_seal
 
 BANKS = [
     "中国工商银行",
@@ -161,12 +161,7 @@ def _printed_text(slip: Slip, entry: Entry) -> str:
 
 
 def _seal(canvas: Canvas, req: RenderRequest, slip: Slip, anchor: Rect) -> None:
-    if req.seal == "none":
-        return
-    face = req.fonts.pick("sans", req.rng)
-    mask = stamp.seal_mask(slip.bank, "电子回单专用章", 220, face, req.rng)
-    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, 220))
-    canvas.notes["seal"] = req.seal
+    stamp_seal(canvas, req, slip.bank, "电子回单专用章", 220, anchor)
 
 
 def _title(canvas: Canvas, req: RenderRequest, slip: Slip, width: int) -> None:
@@ -215,7 +210,7 @@ def render_ledger(req: RenderRequest) -> Canvas:
     anchor = canvas.fields[slip.entries[AMOUNT].key].boxes[0] if req.seal == "over" else (1300, y - 120, 1500, y - 40)
     _seal(canvas, req, slip, anchor)
     canvas.crop_height(max(800, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, slip.unprinted))
+    return label_absent(canvas, rng, slip.unprinted)
 
 
 def render_stacked(req: RenderRequest) -> Canvas:
@@ -243,7 +238,7 @@ def render_stacked(req: RenderRequest) -> Canvas:
     canvas.text((80, y), f"经办：{words.person_name(rng)}    复核：{words.person_name(rng)}", small)
     _seal(canvas, req, slip, (1050, y - 60, 1250, y + 30))
     canvas.crop_height(max(1000, int(y + 140)))
-    return label_absent(canvas, absent_keys(rng, slip.unprinted))
+    return label_absent(canvas, rng, slip.unprinted)
 
 
 def render_mobile(req: RenderRequest) -> Canvas:
@@ -275,7 +270,7 @@ def render_mobile(req: RenderRequest) -> Canvas:
     )
     _seal(canvas, req, slip, canvas.fields[amount.key].boxes[0] if req.seal == "over" else (760, y - 140, 900, y - 60))
     canvas.crop_height(max(1000, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, slip.unprinted))
+    return label_absent(canvas, rng, slip.unprinted)
 
 
 KIND = DocKind(

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageOps
 
-from chatocr.data.synth import fonts, stamp, values, words
+from chatocr.data.synth import fonts, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, Run, run
-from chatocr.data.synth.kinds import DocKind, RenderRequest, seal_center
+from chatocr.data.synth.kinds import DocKind, RenderRequest, stamp_seal
 
 FIELDS = ("统一社会信用代码", "名称", "类型", "法定代表人", "注册资本", "成立日期", "住所", "经营范围")
 _CAPITAL_UPPER = {
@@ -159,11 +159,7 @@ def _wrapped_field(
 
 
 def _seal(canvas: Canvas, req: RenderRequest, lic: License, anchor: Rect) -> None:
-    if req.seal == "none":
-        return
-    mask = stamp.seal_mask(lic.authority[:14], "", 260, req.fonts.pick("sans", req.rng), req.rng)
-    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, 260))
-    canvas.notes["seal"] = req.seal
+    stamp_seal(canvas, req, lic.authority[:14], "", 260, anchor)
 
 
 def render_portrait(req: RenderRequest) -> Canvas:

@@ -23,9 +23,9 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chatocr.data.synth import fonts, stamp, values, words
+from chatocr.data.synth import fonts, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, run
-from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, absent_keys, label_absent, seal_center
+from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, label_absent, stamp_seal
 
 # (title, what it is about): the subject goes into the clauses
 TITLES = [
@@ -152,12 +152,7 @@ def clauses(contract: Contract, rng: random.Random) -> list[str]:
 
 
 def _seal(canvas: Canvas, req: RenderRequest, contract: Contract, anchor: Rect) -> None:
-    if req.seal == "none":
-        return
-    face = req.fonts.pick("sans", req.rng)
-    mask = stamp.seal_mask(contract.first.name.printed[:16], "合同专用章", 200, face, req.rng)
-    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, 200))
-    canvas.notes["seal"] = req.seal
+    stamp_seal(canvas, req, contract.first.name.printed[:16], "合同专用章", 200, anchor)
 
 
 def _line(canvas: Canvas, face: fonts.Face, xy: tuple[float, float], entry: Entry, key: str, width: float) -> None:
@@ -188,6 +183,14 @@ def _title(canvas: Canvas, req: RenderRequest, contract: Contract, width: int) -
     return 190.0
 
 
+def _close(canvas: Canvas, req: RenderRequest, contract: Contract, y: float, width: int) -> Canvas:
+    """What every layout ends with below ``y``: the clauses, the signatures, and the absent keys."""
+    y = _body(canvas, req, contract, y, width)
+    y = _signatures(canvas, req, contract, y + 40, width)
+    canvas.crop_height(max(1400, int(y + 80)))
+    return label_absent(canvas, req.rng, contract.unprinted)
+
+
 def render_title_block(req: RenderRequest) -> Canvas:
     """A title, the number on the right, then "key：value" lines for parties and terms, then the clauses."""
     rng = req.rng
@@ -212,10 +215,7 @@ def render_title_block(req: RenderRequest) -> Canvas:
         _line(canvas, face, (100, y), entry, entry.key, width - 200)
         y += 50
     y += 30
-    y = _body(canvas, req, contract, y, width)
-    y = _signatures(canvas, req, contract, y + 40, width)
-    canvas.crop_height(max(1400, int(y + 80)))
-    return label_absent(canvas, absent_keys(rng, contract.unprinted))
+    return _close(canvas, req, contract, y, width)
 
 
 def render_table(req: RenderRequest) -> Canvas:
@@ -242,10 +242,7 @@ def render_table(req: RenderRequest) -> Canvas:
         canvas.cell_text(key_cell, entry.key, canvas.fit_font(face, entry.key, 270, 28), align="center")
         canvas.cell_text(value_cell, [entry.value_run()], canvas.fit_font(face, entry.printed, 870, 28))
     y += row_h * len(entries) + 50
-    y = _body(canvas, req, contract, y, width)
-    y = _signatures(canvas, req, contract, y + 40, width)
-    canvas.crop_height(max(1400, int(y + 80)))
-    return label_absent(canvas, absent_keys(rng, contract.unprinted))
+    return _close(canvas, req, contract, y, width)
 
 
 def render_side_by_side(req: RenderRequest) -> Canvas:
@@ -285,10 +282,7 @@ def render_side_by_side(req: RenderRequest) -> Canvas:
             half = True
     y += 54 if half else 0
     y += 30
-    y = _body(canvas, req, contract, y, width)
-    y = _signatures(canvas, req, contract, y + 40, width)
-    canvas.crop_height(max(1400, int(y + 80)))
-    return label_absent(canvas, absent_keys(rng, contract.unprinted))
+    return _close(canvas, req, contract, y, width)
 
 
 KIND = DocKind(

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from chatocr.data.synth import fonts, values
 from chatocr.data.synth.canvas import Canvas, Run
-from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, absent_keys, label_absent
+from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, label_absent
 
 WIDTH = 1700
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -213,7 +213,7 @@ def _finish(canvas: Canvas, rng: random.Random, inv: Invoice, y: float, font: fo
     )
     canvas.text((80, y), closing, font, fill=(90, 90, 90))
     canvas.crop_height(max(1300, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, inv.unprinted))
+    return label_absent(canvas, rng, inv.unprinted)
 
 
 def render_classic(req: RenderRequest) -> Canvas:

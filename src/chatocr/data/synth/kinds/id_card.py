@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from chatocr.data.synth import fonts, values, words
 from chatocr.data.synth.canvas import Canvas, Color, Rect, run
-from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, absent_keys, label_absent
+from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, label_absent
 
 ETHNICITIES = ["汉"] * 12 + ["回", "满", "壮", "苗", "维吾尔", "土家", "彝", "蒙古", "藏", "朝鲜", "侗", "瑶"]
 OPTIONAL: list[tuple[str, ...]] = [("签发机关",), ("有效期限", "有效期"), ("联系电话", "手机号码"), ("婚姻状况",)]
@@ -125,7 +125,7 @@ def render_card(req: RenderRequest) -> Canvas:
     canvas = Canvas(1600, 1040, (235, 235, 232))
     tint = rng.choice([(244, 246, 240), (238, 244, 248), (248, 244, 236)])
     _front(canvas, req, person, 50, 50, tint, (25, 25, 30))
-    return label_absent(canvas, absent_keys(rng, _unprinted(False)))
+    return label_absent(canvas, rng, _unprinted(False))
 
 
 def render_copy(req: RenderRequest) -> Canvas:
@@ -152,7 +152,7 @@ def render_copy(req: RenderRequest) -> Canvas:
         canvas.text((x0 + 300, y), key, key_font, fill=ink)
         canvas.runs((x0 + 560, y - 4), [run(text, key)], value_font, fill=ink)
         y += 110
-    return label_absent(canvas, absent_keys(rng, _unprinted(True)))
+    return label_absent(canvas, rng, _unprinted(True))
 
 
 def render_portrait(req: RenderRequest) -> Canvas:
@@ -185,7 +185,7 @@ def render_portrait(req: RenderRequest) -> Canvas:
     canvas.text((110, y), f"{person.number.key}{colon}", font, fill=KEY_BLUE)
     canvas.runs((110, y + 70), [person.number.value_run()], fonts.load(req.fonts.pick("latin_mono", rng), 52))
     canvas.crop_height(max(1200, int(y + 220)))
-    return label_absent(canvas, absent_keys(rng, _unprinted(False)))
+    return label_absent(canvas, rng, _unprinted(False))
 
 
 KIND = DocKind(

@@ -22,9 +22,9 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chatocr.data.synth import fonts, stamp, values, words
+from chatocr.data.synth import fonts, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, run
-from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, absent_keys, label_absent, seal_center
+from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, label_absent, stamp_seal
 
 HOSPITALS = [
     "第一人民医院",
@@ -134,12 +134,7 @@ def sample(rng: random.Random) -> Receipt:
 
 
 def _seal(canvas: Canvas, req: RenderRequest, receipt: Receipt, anchor: Rect) -> None:
-    if req.seal == "none":
-        return
-    face = req.fonts.pick("sans", req.rng)
-    mask = stamp.seal_mask(receipt.hospital, "财务专用章", 190, face, req.rng)
-    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, 190))
-    canvas.notes["seal"] = req.seal
+    stamp_seal(canvas, req, receipt.hospital, "财务专用章", 190, anchor)
 
 
 def _pair_rows(
@@ -192,7 +187,7 @@ def render_ruled(req: RenderRequest) -> Canvas:
     canvas.runs((1200, y), [run(f"{receipt.cashier.key}：", fill=RED), receipt.cashier.value_run(fill=INK)], small)
     _seal(canvas, req, receipt, canvas.fields[receipt.unit.key].boxes[0])
     canvas.crop_height(max(1000, int(y + 140)))
-    return label_absent(canvas, absent_keys(rng, receipt.unprinted))
+    return label_absent(canvas, rng, receipt.unprinted)
 
 
 def render_thermal(req: RenderRequest) -> Canvas:
@@ -248,7 +243,7 @@ def render_thermal(req: RenderRequest) -> Canvas:
     canvas.text((40, y + 10), "请妥善保管，遗失不补", font)
     _seal(canvas, req, receipt, (width - 300, y - 120, width - 120, y))
     canvas.crop_height(max(1200, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, receipt.unprinted))
+    return label_absent(canvas, rng, receipt.unprinted)
 
 
 def _code_block(canvas: Canvas, rng: random.Random, x: float, y: float, size: int = 150) -> None:
@@ -317,7 +312,7 @@ def render_electronic(req: RenderRequest) -> Canvas:
     canvas.text((60, y), "本票据可通过财政电子票据查验平台查验真伪。", small, fill=(120, 120, 120))
     _seal(canvas, req, receipt, canvas.fields[receipt.unit.key].boxes[0])
     canvas.crop_height(max(1000, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, receipt.unprinted))
+    return label_absent(canvas, rng, receipt.unprinted)
 
 
 KIND = DocKind(

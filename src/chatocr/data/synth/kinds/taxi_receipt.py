@@ -20,9 +20,9 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chatocr.data.synth import fonts, stamp, values
+from chatocr.data.synth import fonts, values
 from chatocr.data.synth.canvas import Canvas, Rect, run
-from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, absent_keys, label_absent, seal_center
+from chatocr.data.synth.kinds import DocKind, Entry, RenderRequest, label_absent, stamp_seal
 
 WIDTH = 760  # a meter's paper roll, scanned
 MIN_HEIGHT = 1100
@@ -148,12 +148,7 @@ def _title(rng: random.Random) -> str:
 
 
 def _seal(canvas: Canvas, req: RenderRequest, ride: Ride, anchor: Rect) -> None:
-    if req.seal == "none":
-        return
-    face = req.fonts.pick("sans", req.rng)
-    mask = stamp.seal_mask(ride.company[:14], "发票专用章", 150, face, req.rng, oval=True)
-    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, 150))
-    canvas.notes["seal"] = req.seal
+    stamp_seal(canvas, req, ride.company[:14], "发票专用章", 150, anchor, oval=True)
 
 
 def _header(canvas: Canvas, req: RenderRequest, ride: Ride, fill: tuple[int, int, int]) -> float:
@@ -187,7 +182,7 @@ def render_meter(req: RenderRequest) -> Canvas:
     fare_box = canvas.fields[ride.entries[-1].key].boxes[0]
     _seal(canvas, req, ride, fare_box if req.seal == "over" else (WIDTH - 320, y - 60, WIDTH - 180, y + 20))
     canvas.crop_height(max(MIN_HEIGHT, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, ride.unprinted))
+    return label_absent(canvas, rng, ride.unprinted)
 
 
 def render_columns(req: RenderRequest) -> Canvas:
@@ -211,7 +206,7 @@ def render_columns(req: RenderRequest) -> Canvas:
         canvas, req, ride, canvas.fields[ride.entries[-1].key].boxes[0] if req.seal == "over" else (500, y - 80, 620, y)
     )
     canvas.crop_height(max(MIN_HEIGHT, int(y + 100)))
-    return label_absent(canvas, absent_keys(rng, ride.unprinted))
+    return label_absent(canvas, rng, ride.unprinted)
 
 
 def render_preprinted(req: RenderRequest) -> Canvas:
@@ -234,7 +229,7 @@ def render_preprinted(req: RenderRequest) -> Canvas:
     canvas.text((60, y), f"{ride.company}", canvas.fit_font(form_face, ride.company, WIDTH - 120, 26), fill=FORM_RED)
     _seal(canvas, req, ride, (WIDTH - 260, y - 40, WIDTH - 120, y + 30))
     canvas.crop_height(max(MIN_HEIGHT, int(y + 120)))
-    return label_absent(canvas, absent_keys(rng, ride.unprinted))
+    return label_absent(canvas, rng, ride.unprinted)
 
 
 KIND = DocKind(

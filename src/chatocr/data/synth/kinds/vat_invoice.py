@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from PIL import ImageFont
 
-from chatocr.data.synth import fonts, stamp, values, words
+from chatocr.data.synth import fonts, values, words
 from chatocr.data.synth.canvas import Canvas, Rect, Run, run
-from chatocr.data.synth.kinds import DocKind, RenderRequest, seal_center
+from chatocr.data.synth.kinds import DocKind, RenderRequest, stamp_seal
 
 FIELDS = (
     "发票代码",
@@ -115,12 +115,7 @@ def _vertical(
 
 
 def _seal(canvas: Canvas, req: RenderRequest, inv: Invoice, anchor: Rect) -> None:
-    if req.seal == "none":
-        return
-    face = req.fonts.pick("sans", req.rng)
-    mask = stamp.seal_mask(inv.seller[:14], "发票专用章", 190, face, req.rng, oval=True)
-    stamp.apply_seal(canvas.image, mask, seal_center(anchor, req.seal, req.rng, 190))
-    canvas.notes["seal"] = req.seal
+    stamp_seal(canvas, req, inv.seller[:14], "发票专用章", 190, anchor, oval=True)
 
 
 def _money(value: Decimal, sign: bool = True) -> str:
