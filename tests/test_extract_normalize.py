@@ -88,6 +88,14 @@ def test_a_chinese_time_field_takes_a_date_or_a_time_of_day() -> None:
         ("伍万元整", "50000.00"),
         ("壹拾万元整", "100000.00"),
         ("人民币壹万贰仟元整", "12000.00"),
+        # Cents alone, as receipts print a tax under a dollar, and decimal commas (cents are two digits).
+        (".70", "0.70"),
+        ("7% TAX .70", "0.70"),
+        ("28,02", "28.02"),
+        ("Total 112,73€", "112.73"),
+        ("1.234,56", "1234.56"),
+        ("1,234", "1234.00"),
+        ("10,000", "10000.00"),
     ],
 )
 def test_amounts(text: str, amount: str) -> None:
@@ -107,6 +115,8 @@ def test_times() -> None:
     assert parse_time("8:13:39 PM") == "20:13"
     assert parse_time("14时05分") == "14:05"
     assert parse_time("12:30 AM") == "00:30"
+    assert parse_time("19-Sep-2015 7:23:34P") == "19:23"  # a lone P or A is the meridiem
+    assert parse_time("10:15 Apple") == "10:15"
     assert parse_time("no time") is None
 
 

@@ -15,6 +15,7 @@ from chatocr.fields.lexicon import (
     SECTIONS,
     hint_for,
     kind_of,
+    language_parts,
     multiline_of,
     other_sections,
     section_of,
@@ -242,6 +243,20 @@ def test_printed_key_vocabulary() -> None:
     assert {"发票代码", "grandtotal", "统一社会信用代码", "收款员", "赛区/阶段"} <= PRINTED_KEYS
     assert all(key == key.lower() and " " not in key for key in PRINTED_KEYS)
     assert {"开票日期", "出生", "有效期"} <= set(DATE_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("学历Education", ["学历", "Education"]),
+        ("RelationshiptoChild和孩子的关系", ["和孩子的关系", "RelationshiptoChild"]),
+        ("ID号码", []),  # printed whole
+        ("姓名", []),
+        ("Total", []),
+    ],
+)
+def test_a_bilingual_name_has_a_chinese_and_an_english_half(name: str, parts: list[str]) -> None:
+    assert language_parts(name) == parts
 
 
 @pytest.mark.parametrize(

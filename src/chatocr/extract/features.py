@@ -30,10 +30,10 @@ from chatocr.extract.candidates import Candidate, DocLine, DocView, generate
 from chatocr.extract.normalize import nfkc, parse_amount, parse_date, parse_time
 from chatocr.extract.proposals import INLINE_KEY, SPAN_KINDS, Proposal, continues, document_proposals
 from chatocr.extract.value_kinds import CLASSES, ValueKindModel, coarse_kind
-from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, readable_alias
+from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, language_parts, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 13
+FEATURES_VERSION = 14
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -88,7 +88,7 @@ def occurrence_of(name: str) -> tuple[str, int]:
 def field_names(spec: FieldSpec) -> tuple[list[str], int]:
     """The squashed names a field may be printed under, and the occurrence it asks for ("姓名 (2)" -> 2)."""
     base, occurrence = occurrence_of(spec.name)
-    raw = [base, readable_alias(base), *spec.aliases]
+    raw = [base, readable_alias(base), *language_parts(base), *spec.aliases]
     names = [n for n in dict.fromkeys(squash(r) for r in raw) if n]
     return names, occurrence
 

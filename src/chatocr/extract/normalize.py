@@ -177,9 +177,14 @@ def parse_date_or_time(text: str) -> str | None:
 
 # ---------------------------------------------------------------- amounts
 
+# Thousands commas ("1,234.50"), a decimal comma ("28,02", "1.234,56": cents are always two digits, so
+# "1,234" stays a thousand), plain numbers, and cents alone (".70", as receipts print a tax under a dollar).
 _AMOUNT_RE = re.compile(
-    r"(?<![\d.,/:\-])-?(?:RM|MYR|USD|CNY|RMB|\$|¥|￥|€|£)?\s*(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,12}(?:\.\d{1,2})|\d{1,12})(?![\d/:]|[.,]\d|\s*%)"
+    r"(?<![\d.,/:\-])-?(?:RM|MYR|USD|CNY|RMB|\$|¥|￥|€|£)?\s*"
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})*,\d{2}|\d{1,12}(?:\.\d{1,2})|\d{1,12}|\.\d{2})"
+    r"(?![\d/:]|[.,]\d|\s*%)"
 )
+_DECIMAL_COMMA = re.compile(r"^[\d.]*,\d{2}$")
 _CN_AMOUNT_RE = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億圆元角分整正]{2,}")
 
 
@@ -239,7 +244,8 @@ def find_amounts(text: str) -> list[tuple[int, int, str]]:
     text = nfkc(text)
     found: list[tuple[int, int, str]] = []
     for m in _AMOUNT_RE.finditer(text):
-        raw = m.group(1).replace(",", "")
+        raw = m.group(1)
+        raw = raw.replace(".", "").replace(",", ".") if _DECIMAL_COMMA.match(raw) else raw.replace(",", "")
         try:
             value = Decimal(raw)
         except InvalidOperation:
@@ -262,7 +268,7 @@ def parse_amount(text: str) -> str | None:
         return cn
     amounts = find_amounts(text)
     # A value with a decimal part beats a bare integer in the same text ("2 x 3.50" -> 3.50 is rarer; keep last).
-    decimals = [a for a in amounts if "." in text[a[0] : a[1]]]
+    decimals = [a for a in amounts if re.search(r"[.,]\d{1,2}$", text[a[0] : a[1]].rstrip())]
     chosen = (decimals or amounts)[-1:] if amounts else []
     return chosen[0][2] if chosen else None
 
@@ -270,7 +276,7 @@ def parse_amount(text: str) -> str | None:
 # ---------------------------------------------------------------- times, codes
 
 _TIME_RE = re.compile(
-    r"(?<!\d)([01]?\d|2[0-3])\s*[:：时]\s*([0-5]\d)(?:\s*[:：分]\s*([0-5]\d))?\s*(秒)?\s*([AaPp]\.?\s?[Mm]\.?)?"
+    r"(?<!\d)([01]?\d|2[0-3])\s*[:：时]\s*([0-5]\d)(?:\s*[:：分]\s*([0-5]\d))?\s*(秒)?\s*([AaPp]\.?\s?[Mm]\.?|[AaPp](?![A-Za-z]))?"
 )
 
 

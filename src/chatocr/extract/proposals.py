@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from chatocr.extract.candidates import DocLine, DocView, typed_spans
 from chatocr.extract.normalize import nfkc, trim
 
-PROPOSALS_VERSION = 4
+PROPOSALS_VERSION = 5
 
 
 # "Key: value" inside one line: a short key, then a colon (ASCII or full-width).

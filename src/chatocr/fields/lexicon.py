@@ -280,6 +280,20 @@ def readable_alias(name: str) -> str:
     return re.sub(r"[_\s]*(value|key)$", "", name, flags=re.IGNORECASE).replace("_", " ").strip()
 
 
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN_TEXT = re.compile(r"[\u3400-\u9fff（）：，、；。]+")
+
+
+def language_parts(name: str) -> list[str]:
+    """The Chinese and the English half of a bilingual name, each as a form may print it on its own line
+    ("学历Education" -> ["学历", "Education"]); [] for a name in one language ("ID号码" is printed whole)."""
+    han = len(_HAN.findall(name))
+    letters = sum(ch.isascii() and ch.isalpha() for ch in name)
+    if han < 2 or letters < 3:
+        return []
+    return [re.sub(r"[A-Za-z]+", " ", name).strip(), _HAN_TEXT.sub(" ", name).strip()]
+
+
 def section_for_name(name: str) -> tuple[str, ...]:
     """The printed labels of the document part a field of this name sits in (SECTIONS), or ()."""
     name = name.strip()
