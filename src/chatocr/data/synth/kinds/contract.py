@@ -183,6 +183,15 @@ def _title(canvas: Canvas, req: RenderRequest, contract: Contract, width: int) -
     return 190.0
 
 
+def _open(req: RenderRequest, width: int) -> tuple[Contract, Canvas, float, fonts.Face]:
+    """What every layout starts with: a contract, its page with the title drawn, the y below the title, and
+    the face of the page's text."""
+    contract = sample(req.rng)
+    canvas = Canvas(width, 2400)
+    y = _title(canvas, req, contract, width)
+    return contract, canvas, y, req.fonts.pick(req.rng.choice(["serif", "sans"]), req.rng)
+
+
 def _close(canvas: Canvas, req: RenderRequest, contract: Contract, y: float, width: int) -> Canvas:
     """What every layout ends with below ``y``: the clauses, the signatures, and the absent keys."""
     y = _body(canvas, req, contract, y, width)
@@ -193,12 +202,8 @@ def _close(canvas: Canvas, req: RenderRequest, contract: Contract, y: float, wid
 
 def render_title_block(req: RenderRequest) -> Canvas:
     """A title, the number on the right, then "key：value" lines for parties and terms, then the clauses."""
-    rng = req.rng
-    contract = sample(rng)
     width = 1400
-    canvas = Canvas(width, 2400)
-    y = _title(canvas, req, contract, width)
-    face = req.fonts.pick(rng.choice(["serif", "sans"]), rng)
+    contract, canvas, y, face = _open(req, width)
     number = contract.terms[0]
     font = fonts.load(face, 28)
     text_width = canvas.text_width(f"{number.key}：{number.printed}", font)
@@ -220,12 +225,8 @@ def render_title_block(req: RenderRequest) -> Canvas:
 
 def render_table(req: RenderRequest) -> Canvas:
     """A ruled table of the parties (each row under its full key) and the terms, then the clauses."""
-    rng = req.rng
-    contract = sample(rng)
     width = 1400
-    canvas = Canvas(width, 2400)
-    y = _title(canvas, req, contract, width)
-    face = req.fonts.pick(rng.choice(["serif", "sans"]), rng)
+    contract, canvas, y, face = _open(req, width)
     entries = [
         contract.first.name,
         *contract.first.rows,
@@ -247,12 +248,8 @@ def render_table(req: RenderRequest) -> Canvas:
 
 def render_side_by_side(req: RenderRequest) -> Canvas:
     """The two parties' blocks next to each other, then the terms two to a line, then the clauses."""
-    rng = req.rng
-    contract = sample(rng)
     width = 1500
-    canvas = Canvas(width, 2400)
-    y = _title(canvas, req, contract, width)
-    face = req.fonts.pick(rng.choice(["serif", "sans"]), rng)
+    contract, canvas, y, face = _open(req, width)
     number = contract.terms[0]
     _line(canvas, face, (100, y), number, number.key, 800)
     y += 70
