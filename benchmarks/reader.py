@@ -48,7 +48,7 @@ from chatocr.eval.dataset import DatasetItem, ground_truth_document, load_datase
 from chatocr.eval.diagnosis import diagnose
 from chatocr.eval.matching import MatchOptions
 from chatocr.extract import Extractor
-from chatocr.fields import load_schema
+from chatocr.fields import list_templates, load_schema
 from chatocr.fields.lexicon import spec_from_name
 from chatocr.fields.spec import Schema
 from chatocr.finetune.reader_train import expected_calibration_error
@@ -57,20 +57,34 @@ from extract import DATA, cached_ocr
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-SYNTH_DEV = ROOT / ".cache" / "reader" / f"synth-dev-v{GENERATOR_VERSION}"
-# Chinese documents photographed rather than scanned, read by the real OCR: held-out layouts, strong
-# degradation (perspective, shadow, blur, JPEG); the kinds without a template are asked by printed key.
-SYNTH_PHOTO = ROOT / ".cache" / "reader" / f"synth-photo-v{GENERATOR_VERSION}"
-TEMPLATE_KINDS = ("certificate", "vat_invoice", "train_ticket", "business_license", "receipt")
-# VAT invoices of the layouts the reader was trained on (paper, electronic, verification), but documents it never
-# saw (seed 4242), photographed and read by the OCR, asked by the printed names of the learned-reader issue.
-SYNTH_VAT = ROOT / ".cache" / "reader" / f"synth-vat-v{GENERATOR_VERSION}"
 VAT_PRINTED_NAMES = {
     "发票代码": "发票代码", "发票号码": "发票号码", "开票日期": "开票日期", "购买方名称": "购买方名称",
     "购买方纳税人识别号": "购买方纳税人识别号", "销售方名称": "销售方名称", "销售方纳税人识别号": "销售方纳税人识别号",
     "税率": "税率", "合计金额": "金额", "合计税额": "税额", "价税合计（小写）": "价税合计",
 }  # fmt: skip
-PHOTO_KINDS = "vat_invoice,train_ticket,certificate,business_license,taxi_receipt,medical_receipt"
+# The synthetic development sets: their folder and the `chatocr data synth` parameters that make them.
+SYNTH_SETS: dict[str, tuple[Path, dict[str, Any]]] = {
+    # Held-out layouts of the kinds with a template, read with their ground-truth lines.
+    "synth": (
+        ROOT / ".cache" / "reader" / f"synth-dev-v{GENERATOR_VERSION}",
+        {"n": 100, "seed": 777, "layouts": "heldout", "degrade": "mild",
+         "kinds": "certificate,vat_invoice,train_ticket,business_license,receipt"},
+    ),
+    # Chinese documents photographed rather than scanned, read by the real OCR: held-out layouts, strong
+    # degradation (perspective, shadow, blur, JPEG); the kinds without a template are asked by printed key.
+    "synth_photo": (
+        ROOT / ".cache" / "reader" / f"synth-photo-v{GENERATOR_VERSION}",
+        {"n": 60, "seed": 778, "layouts": "heldout", "degrade": "strong",
+         "kinds": "vat_invoice,train_ticket,certificate,business_license,taxi_receipt,medical_receipt"},
+    ),
+    # VAT invoices of the layouts the reader was trained on (paper, electronic, verification), but documents it
+    # never saw (seed 4242), photographed and read by the OCR, asked by the printed names of the learned-reader
+    # issue (VAT_PRINTED_NAMES).
+    "synth_vat": (
+        ROOT / ".cache" / "reader" / f"synth-vat-v{GENERATOR_VERSION}",
+        {"n": 30, "seed": 4242, "layouts": "train", "degrade": "strong", "kinds": "vat_invoice"},
+    ),
+}  # fmt: skip
 STRATEGIES = ("learned", "rules")
 # The dev-set F1 targets of the learned-reader issue.
 TARGETS = {"xfund_zh": 0.75, "wildreceipt": 0.85, "sroie": 0.92, "synth": 0.95}
@@ -80,22 +94,15 @@ def dataset_items(name: str) -> tuple[str, list[DatasetItem], MatchOptions, Path
     """``sroie``, ``xfund_zh:40`` (the first 40 ids), ``synth`` (held-out layouts)."""
     base, _, count = name.partition(":")
     limit = int(count) if count else None
-    if base == "synth":
+    if base in SYNTH_SETS:
         from chatocr.data.synth import synthesize
 
-        kinds = "certificate,vat_invoice,train_ticket,business_license,receipt"  # the kinds with a template
-        synthesize(SYNTH_DEV, n=limit or 100, seed=777, kinds=kinds, layouts="heldout", degrade="mild")
-        folder = SYNTH_DEV
-    elif base == "synth_photo":
-        from chatocr.data.synth import synthesize
-
-        synthesize(SYNTH_PHOTO, n=limit or 60, seed=778, kinds=PHOTO_KINDS, layouts="heldout", degrade="strong")
-        folder = SYNTH_PHOTO
-    elif base == "synth_vat":
-        from chatocr.data.synth import synthesize
-
-        synthesize(SYNTH_VAT, n=limit or 30, seed=4242, kinds="vat_invoice", layouts="train", degrade="strong")
-        dataset = load_dataset(SYNTH_VAT, limit=limit)
+        folder, params = SYNTH_SETS[base]
+        synthesize(folder, **{**params, "n": limit or params["n"]})
+    else:
+        folder = DATA / base
+    dataset = load_dataset(folder, limit=limit)
+    if base == "synth_vat":
         # Labelled under the printed names a user asks by (合计税额, not the template's 税额).
         items = [
             replace(
@@ -105,9 +112,7 @@ def dataset_items(name: str) -> tuple[str, list[DatasetItem], MatchOptions, Path
             )
             for item in dataset.items
         ]
-        return base, items, dataset.options.match, SYNTH_VAT
-    else:
-        folder = DATA / base
+        return base, items, dataset.options.match, folder
     dataset = load_dataset(folder, limit=limit)
     return base, dataset.items, dataset.options.match, folder
 
@@ -115,7 +120,7 @@ def dataset_items(name: str) -> tuple[str, list[DatasetItem], MatchOptions, Path
 def schema_for(base: str, item: DatasetItem) -> Schema:
     if base == "sroie":
         return load_schema(fields="company,date,address,total")
-    if base == "synth" or (base == "synth_photo" and item.id.rsplit("_", 1)[0] in TEMPLATE_KINDS):
+    if base == "synth" or (base == "synth_photo" and item.id.rsplit("_", 1)[0] in list_templates()):
         return load_schema(template=item.id.rsplit("_", 1)[0])
     if base == "synth_vat":
         return Schema(fields=[spec_from_name(k) for k in VAT_PRINTED_NAMES])
@@ -125,8 +130,8 @@ def schema_for(base: str, item: DatasetItem) -> Schema:
 def document_for(base: str, item: DatasetItem, ocr: str, options: Options) -> tuple[Any, float]:
     if ocr == "gt" or base == "synth":
         return ground_truth_document(item.image), 0.0
-    if base in ("synth_photo", "synth_vat"):
-        return cached_ocr((SYNTH_PHOTO if base == "synth_photo" else SYNTH_VAT).name, item.id, item.image, options)
+    if base in SYNTH_SETS:
+        return cached_ocr(SYNTH_SETS[base][0].name, item.id, item.image, options)
     return cached_ocr(base, item.id, item.image, options)
 
 
