@@ -172,6 +172,7 @@ def run_set(
                         continue
                     st["absent"] += 1
                     group["absent"] += 1
+                    group["absent_null"] += answer.value is None
                     if answer.value is not None:
                         st["false_answer"] += 1
                         st["predicted"] += 1
@@ -226,6 +227,8 @@ def run_set(
                         2 * g["right"] / (g["predicted"] + g["labelled"]) if g["predicted"] + g["labelled"] else 0.0, 3
                     ),
                     "labelled": g["labelled"],
+                    "absent": g["absent"],
+                    "absent_null": g["absent_null"],
                 }
                 for f, g in sorted(per_field[strategy].items())
             },
@@ -304,10 +307,22 @@ def render(report: dict[str, Any]) -> str:
                 f"{s.get('choice_miss', 0)} | {s.get('false_answer', 0)} | {fmt(s['ece'])} | {fmt(s['ece_all'])} | "
                 f"{s['seconds_per_page']:.3f} |"
             )
-    lines += ["", "Per field (learned F1 / rules F1):", ""]
+    lines += [
+        "",
+        "Per field (learned F1 / rules F1; a field no document of the set holds: how often each left it null):",
+        "",
+    ]
     for row in report["sets"]:
-        fields = row["learned"]["per_field"]
-        parts = [f"{f} {fields[f]['f1']:.2f}/{row['rules']['per_field'].get(f, {}).get('f1', 0):.2f}" for f in fields]
+        fields, rules = row["learned"]["per_field"], row["rules"]["per_field"]
+        parts = []
+        for f, g in fields.items():
+            r = rules.get(f, {})
+            if g["labelled"] == 0 and g.get("absent"):
+                parts.append(
+                    f"{f} null {g['absent_null']}/{g['absent']} / {r.get('absent_null', 0)}/{r.get('absent', 0)}"
+                )
+            else:
+                parts.append(f"{f} {g['f1']:.2f}/{r.get('f1', 0):.2f}")
         lines.append(f"- {row['set']}: " + ", ".join(parts))
     if report.get("memory"):
         lines += ["", f"- Memory: {report['memory']}"]

@@ -42,6 +42,8 @@ class DocLine:
     line: Line
     row: int  # row number across the document
     rank_in_row: int
+    # The line's (x0, y0, x1, y1), computed once: features and proposals read it many times per field.
+    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     @property
     def text(self) -> str:
@@ -60,7 +62,7 @@ class DocView:
             for row_lines in rows(page.lines):
                 row_ids = []
                 for rank, line in enumerate(row_lines):
-                    self.lines.append(DocLine(len(self.lines), page.page, line, len(self.rows), rank))
+                    self.lines.append(DocLine(len(self.lines), page.page, line, len(self.rows), rank, line.bounds))
                     row_ids.append(len(self.lines) - 1)
                 self.rows.append(row_ids)
         self.full_text = "\n".join(line.text for line in self.lines)
@@ -73,29 +75,29 @@ class DocView:
         if pos + 1 < len(row):
             return self.lines[row[pos + 1]]
         me = self.lines[index]
-        _, y0, x1, y1 = me.line.bounds
+        _, y0, x1, y1 = me.bounds
         cy, height = (y0 + y1) / 2, max(1.0, y1 - y0)
         best: DocLine | None = None
         for other in self.lines:
             if other.page != me.page or other.index == index:
                 continue
-            ox0, oy0, _, oy1 = other.line.bounds
+            ox0, oy0, _, oy1 = other.bounds
             beside = ox0 >= x1 - 0.2 * height and abs((oy0 + oy1) / 2 - cy) <= 0.8 * height
-            if beside and (best is None or ox0 < best.line.bounds[0]):
+            if beside and (best is None or ox0 < best.bounds[0]):
                 best = other
         return best
 
     def below(self, index: int) -> DocLine | None:
         """The nearest line in the next rows that overlaps this line horizontally."""
         me = self.lines[index]
-        x0, _, x1, y1 = me.line.bounds
-        height = max(1.0, me.line.bounds[3] - me.line.bounds[1])
+        x0, _, x1, y1 = me.bounds
+        height = max(1.0, me.bounds[3] - me.bounds[1])
         for row_id in range(me.row + 1, min(len(self.rows), me.row + 3)):
             for j in self.rows[row_id]:
                 other = self.lines[j]
                 if other.page != me.page:
                     return None
-                ox0, oy0, ox1, _ = other.line.bounds
+                ox0, oy0, ox1, _ = other.bounds
                 if oy0 - y1 > 2.5 * height:
                     return None
                 if min(x1, ox1) - max(x0, ox0) > 0 or abs(ox0 - x0) < 2 * height:
@@ -112,14 +114,14 @@ class DocView:
         """The nearest line in the two rows above that overlaps this line horizontally (a column header or a
         key printed over its value)."""
         me = self.lines[index]
-        x0, y0, x1, _ = me.line.bounds
-        height = max(1.0, me.line.bounds[3] - y0)
+        x0, y0, x1, _ = me.bounds
+        height = max(1.0, me.bounds[3] - y0)
         for row_id in range(me.row - 1, max(-1, me.row - 3), -1):
             for j in self.rows[row_id]:
                 other = self.lines[j]
                 if other.page != me.page:
                     return None
-                ox0, _, ox1, oy1 = other.line.bounds
+                ox0, _, ox1, oy1 = other.bounds
                 if y0 - oy1 > 3.0 * height:
                     return None
                 if min(x1, ox1) - max(x0, ox0) > 0:
@@ -128,7 +130,7 @@ class DocView:
 
     def relative_y(self, index: int) -> float:
         item = self.lines[index]
-        return item.line.bounds[1] / self.page_heights.get(item.page, 1.0)
+        return item.bounds[1] / self.page_heights.get(item.page, 1.0)
 
 
 @dataclass
@@ -345,11 +347,11 @@ def _continued(view: DocView, cand: Candidate, long_text: bool) -> Candidate:
     if not long_text:
         return cand
     last = view.lines[cand.refs[-1]]
-    x0 = last.line.bounds[0]
-    height = max(1.0, last.line.bounds[3] - last.line.bounds[1])
+    x0 = last.bounds[0]
+    height = max(1.0, last.bounds[3] - last.bounds[1])
     while len(cand.refs) < 8:
         nxt = view.below(cand.refs[-1])
-        if nxt is None or abs(nxt.line.bounds[0] - x0) > 1.5 * height:
+        if nxt is None or abs(nxt.bounds[0] - x0) > 1.5 * height:
             break
         text = nfkc(nxt.text).strip()
         if re.search(r"^[^:：]{1,8}[:：]", text) or len(view.rows[nxt.row]) > 1:

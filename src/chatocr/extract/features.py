@@ -130,6 +130,93 @@ def _kind_fit(kind: str, flags: np.ndarray, typed: list[str | None]) -> np.ndarr
 
 
 @dataclass
+class LineTable:
+    """What every proposal's features read of the document's lines, computed once per document."""
+
+    heights: list[float]
+    median_h: float
+    widths: dict[int, float]  # page number -> page width
+    line_keys: list[str]  # squashed text of each line
+    inline_keys: list[str]  # squashed key part of each "key: value" line ("" when none)
+    counts: dict[str, int]  # how often each squashed line text is printed
+    bounds: np.ndarray  # (lines, 4)
+    pages: np.ndarray
+    short: np.ndarray  # lines short enough to be section labels
+    wordy: np.ndarray  # digit-free lines: table keys (a column's header "金额", a row's label "合 计")
+    middles: np.ndarray
+    line_widths: np.ndarray
+    around: dict[int, tuple[str, int, int, str]]  # line index -> its surroundings, filled as they are read
+
+    @classmethod
+    def of(cls, view: DocView) -> LineTable:
+        lines = view.lines
+        heights = [max(1.0, ln.bounds[3] - ln.bounds[1]) for ln in lines]
+        line_keys = [squash(ln.text) for ln in lines]
+        bounds = np.array([ln.bounds for ln in lines], dtype=np.float64).reshape(-1, 4)
+        inline_keys = []
+        for ln in lines:
+            m = INLINE_KEY.match(nfkc(ln.text))
+            inline_keys.append(squash(m.group(1)) if m else "")
+        counts: dict[str, int] = {}
+        for key in line_keys:
+            counts[key] = counts.get(key, 0) + 1
+        return cls(
+            heights=heights,
+            median_h=float(np.median(heights)) if heights else 1.0,
+            widths={p.page: float(p.width or 1) for p in view.document.pages},
+            line_keys=line_keys,
+            inline_keys=inline_keys,
+            counts=counts,
+            bounds=bounds,
+            pages=np.array([ln.page for ln in lines]),
+            # Short labels to the left of a value, within a few line heights (a section's vertical label 购买方
+            # beside its 名称 row): the region a value sits in, read whatever the reading order.
+            short=np.array([0 < len(k) <= SECTION_LABEL_CHARS for k in line_keys], dtype=bool),
+            wordy=np.array([not re.search(r"\d", ln.text) and bool(k) for ln, k in zip(lines, line_keys, strict=True)]),
+            middles=(bounds[:, 1] + bounds[:, 3]) / 2,
+            line_widths=bounds[:, 2] - bounds[:, 0],
+            around={},
+        )
+
+    def surroundings(self, first: DocLine) -> tuple[str, int, int, str]:
+        found = self.around.get(first.index)
+        if found is None:
+            found = self.around[first.index] = self._read_surroundings(first)
+        return found
+
+    def _read_surroundings(self, first: DocLine) -> tuple[str, int, int, str]:
+        """What sits around a line, the same for every proposal starting on it: the short section labels
+        to its left; the column header above it and the label starting its row (a table cell's keys)."""
+        x0, y0, x1, _ = first.bounds
+        height = self.heights[first.index]
+        short, wordy, bounds, line_pages, line_keys = self.short, self.wordy, self.bounds, self.pages, self.line_keys
+        middles, widths_ = self.middles, self.line_widths
+        near = (
+            short
+            & (line_pages == first.page)
+            & (bounds[:, 2] <= x0 + height)
+            & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
+        )
+        same_page = wordy & (line_pages == first.page)
+        overlap = np.minimum(bounds[:, 2], x1) - np.maximum(bounds[:, 0], x0)
+        header = np.flatnonzero(
+            same_page
+            & (bounds[:, 3] <= y0 + 0.2 * height)
+            & (y0 - bounds[:, 3] <= TABLE_REACH * height)
+            & (overlap > 0.3 * np.minimum(widths_, max(1.0, x1 - x0)))
+        )
+        column = int(header[np.argmax(bounds[header, 3])]) if header.size else -1
+        starts = np.flatnonzero(
+            same_page & (np.abs(middles - (y0 + height / 2)) <= 0.5 * height) & (bounds[:, 2] <= x0 + 0.5 * height)
+        )
+        row = int(starts[np.argmin(bounds[starts, 0])]) if starts.size else -1
+        # The row label, with the fragments of a spaced-out one ("合" | "计") and the column header.
+        label = [j for j in starts.tolist() if j == row or len(line_keys[j]) <= 2]
+        table_keys = "".join(line_keys[j] for j in [*label, column] if j >= 0)
+        return "".join(line_keys[j] for j in np.flatnonzero(near)), column, row, table_keys
+
+
+@dataclass
 class DocFeatures:
     """What the reader needs of a document, computed once and shared by every field."""
 
@@ -153,6 +240,7 @@ class DocFeatures:
     row_ids: np.ndarray  # (P,) DocView line index of the label that starts the proposal's row, -1 when none
     table: list[str]  # squashed row label + column header of each proposal (a table cell's two keys)
     kind_probs: np.ndarray  # (P, len(CLASSES)): what each proposal's text looks like (value_kinds)
+    lines_table: LineTable
     kinds: ValueKindModel | None = None
 
     def __post_init__(self) -> None:
@@ -162,36 +250,31 @@ class DocFeatures:
         self.name_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # Per line, so shared by every DocFeatures of the same document (see field_rows' extra proposals).
         self.line_cache: dict[str, np.ndarray] = {}
+        self.before_key_cache: dict[str, list[Proposal]] = {}
+        self._printed_lines: list[_PrintedLine] | None = None
+
+    @property
+    def printed_lines(self) -> list[_PrintedLine]:
+        """The document's lines as name_prefix_proposals reads them, read once for every field."""
+        if self._printed_lines is None:
+            self._printed_lines = printed_lines(self.view)
+        return self._printed_lines
 
     @classmethod
     def build(
-        cls, view: DocView, proposals: list[Proposal] | None = None, kinds: ValueKindModel | None = None
+        cls,
+        view: DocView,
+        proposals: list[Proposal] | None = None,
+        kinds: ValueKindModel | None = None,
+        lines_table: LineTable | None = None,
     ) -> DocFeatures:
         """Features of ``proposals`` (default: every generator's proposals for the document); ``kinds`` reads
-        what each proposal's text looks like (without it, those features are 0)."""
+        what each proposal's text looks like (without it, those features are 0); ``lines_table``: the
+        document's :class:`LineTable` when already read (a field's extra proposals reuse it)."""
         props = proposals if proposals is not None else document_proposals(view)
-        lines = view.lines
-        n_lines = max(1, len(lines))
-        heights = [max(1.0, ln.line.bounds[3] - ln.line.bounds[1]) for ln in lines]
-        median_h = float(np.median(heights)) if heights else 1.0
-        widths = {p.page: float(p.width or 1) for p in view.document.pages}
-        line_keys = [squash(ln.text) for ln in lines]
-        # Short labels to the left of a value, within a few line heights (a section's vertical label 购买方
-        # beside its 名称 row): the region a value sits in, read whatever the reading order.
-        bounds = np.array([ln.line.bounds for ln in lines], dtype=np.float64).reshape(-1, 4)
-        line_pages = np.array([ln.page for ln in lines])
-        short = np.array([0 < len(k) <= SECTION_LABEL_CHARS for k in line_keys], dtype=bool)
-        # Table keys hold no digits: a column's header ("金额") and a row's label ("合 计").
-        wordy = np.array([not re.search(r"\d", ln.text) and bool(k) for ln, k in zip(lines, line_keys, strict=True)])
-        middles = (bounds[:, 1] + bounds[:, 3]) / 2
-        widths_ = bounds[:, 2] - bounds[:, 0]
-        line_inline_keys = []
-        for ln in lines:
-            m = INLINE_KEY.match(nfkc(ln.text))
-            line_inline_keys.append(squash(m.group(1)) if m else "")
-        counts: dict[str, int] = {}
-        for key in line_keys:
-            counts[key] = counts.get(key, 0) + 1
+        table_ = lines_table if lines_table is not None else LineTable.of(view)
+        lines, n_lines, heights, median_h = view.lines, max(1, len(view.lines)), table_.heights, table_.median_h
+        widths, line_keys, line_inline_keys, counts = table_.widths, table_.line_keys, table_.inline_keys, table_.counts
 
         amounts: list[float] = []
         parsed_amounts: list[float | None] = []
@@ -210,38 +293,9 @@ class DocFeatures:
         order = sorted(set(amounts), reverse=True)
         rank = {v: i for i, v in enumerate(order)}
 
-        def _surroundings(first: DocLine, height: float) -> tuple[str, int, int, str]:
-            """What sits around a line, the same for every proposal starting on it: the short section labels
-            to its left; the column header above it and the label starting its row (a table cell's keys)."""
-            x0, y0, x1, _ = first.line.bounds
-            near = (
-                short
-                & (line_pages == first.page)
-                & (bounds[:, 2] <= x0 + height)
-                & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
-            )
-            same_page = wordy & (line_pages == first.page)
-            overlap = np.minimum(bounds[:, 2], x1) - np.maximum(bounds[:, 0], x0)
-            header = np.flatnonzero(
-                same_page
-                & (bounds[:, 3] <= y0 + 0.2 * height)
-                & (y0 - bounds[:, 3] <= TABLE_REACH * height)
-                & (overlap > 0.3 * np.minimum(widths_, max(1.0, x1 - x0)))
-            )
-            column = int(header[np.argmax(bounds[header, 3])]) if header.size else -1
-            starts = np.flatnonzero(
-                same_page & (np.abs(middles - (y0 + height / 2)) <= 0.5 * height) & (bounds[:, 2] <= x0 + 0.5 * height)
-            )
-            row = int(starts[np.argmin(bounds[starts, 0])]) if starts.size else -1
-            # The row label, with the fragments of a spaced-out one ("合" | "计") and the column header.
-            label = [j for j in starts.tolist() if j == row or len(line_keys[j]) <= 2]
-            table_keys = "".join(line_keys[j] for j in [*label, column] if j >= 0)
-            return "".join(line_keys[j] for j in np.flatnonzero(near)), column, row, table_keys
-
-        around_line: dict[int, tuple[str, int, int, str]] = {}
         for prop, amount in zip(props, parsed_amounts, strict=True):
             first = lines[prop.refs[0]]
-            x0, y0, x1, _ = first.line.bounds
+            x0, y0, x1, _ = first.bounds
             height = heights[first.index]
             page_w = widths.get(first.page, 1.0)
             squashed = squash(prop.text)
@@ -288,16 +342,14 @@ class DocFeatures:
             left_ids.append(left.index if left else -1)
             above_ids.append(above.index if above else -1)
             first_ids.append(first.index)
-            gap_l.append((x0 - left.line.bounds[2]) / height if left else -1.0)
-            gap_a.append((y0 - above.line.bounds[3]) / height if above else -1.0)
+            gap_l.append((x0 - left.bounds[2]) / height if left else -1.0)
+            gap_a.append((y0 - above.bounds[3]) / height if above else -1.0)
             values.append(squashed)
             around = [prop.inline_key]
             around += [lines[j].text for j in (left_ids[-1], above_ids[-1]) if j >= 0]
             around += [lines[j].text for j in range(max(0, first.index - 2), first.index)]
             context.append(squash(" ".join(around)))
-            surroundings = around_line.get(first.index)
-            if surroundings is None:
-                surroundings = around_line[first.index] = _surroundings(first, height)
+            surroundings = table_.surroundings(first)
             region.append(surroundings[0])
             column_ids.append(surroundings[1])
             row_ids.append(surroundings[2])
@@ -324,6 +376,7 @@ class DocFeatures:
             row_ids=np.array(row_ids, dtype=np.int64),
             table=table,
             kind_probs=kinds.probabilities(values_raw) if kinds is not None else np.zeros((len(props), len(CLASSES))),
+            lines_table=table_,
             kinds=kinds,
         )
 
@@ -387,9 +440,19 @@ def other_printed_names(spec: FieldSpec, schema_fields: Sequence[str | FieldSpec
     return out
 
 
-def _coverage(name_chars: list[set[str]], texts: list[set[str]]) -> np.ndarray:
-    """For each text, the largest share of one name's characters it holds."""
-    return np.array([max((len(chars & text) / len(chars) for chars in name_chars), default=0.0) for text in texts])
+def _coverage(name_chars: list[set[str]], texts: list[set[str]], keys: list[str] | None = None) -> np.ndarray:
+    """For each text, the largest share of one name's characters it holds; ``keys`` (the texts as strings)
+    compute each distinct text once (the proposals of one line share their surroundings)."""
+    if keys is None:
+        return np.array([max((len(chars & text) / len(chars) for chars in name_chars), default=0.0) for text in texts])
+    done: dict[str, float] = {}
+    out = np.empty(len(texts))
+    for i, (key, text) in enumerate(zip(keys, texts, strict=True)):
+        value = done.get(key)
+        if value is None:
+            value = done[key] = max((len(chars & text) / len(chars) for chars in name_chars), default=0.0)
+        out[i] = value
+    return out
 
 
 def other_field_similarity(doc: DocFeatures, others: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -411,29 +474,60 @@ def _cut_after_word_chars(text: str, count: int) -> int:
     return cut
 
 
-def before_key_proposals(view: DocView, other_names: list[str], min_chars: int = 2) -> list[Proposal]:
+def before_key_proposals(
+    view: DocView, other_names: list[str], min_chars: int = 2, cache: dict[str, list[Proposal]] | None = None
+) -> list[Proposal]:
     """A value run into the next printed key with no space ("居民身份证证件号码" when 证件号码 is asked too):
-    the text of a line before another asked field's name."""
+    the text of a line before another asked field's name.  ``cache`` keeps each name's proposals for the
+    document's other fields (every field of a form looks for the names of all the others)."""
+    cache = {} if cache is None else cache
+    lines = [(item, nfkc(item.text)) for item in view.lines] if any(n not in cache for n in other_names) else []
+    squashed = [squash(text) for _, text in lines]
+    out: list[tuple[int, int, Proposal]] = []
+    for order, name in enumerate(other_names):
+        found = cache.get(name)
+        if found is None:
+            found = cache[name] = []
+            for (item, text), line in zip(lines, squashed, strict=True):
+                position = line.find(name) if len(name) >= min_chars else -1
+                if position > 0:
+                    value = text[: _cut_after_word_chars(text, position)].strip(" :：")
+                    if value:
+                        found.append(Proposal(value, [item.index], {"before_key"}))
+        out.extend((prop.refs[0], order, prop) for prop in found)
+    # In reading order, then by name, whatever was cached first.
+    return [prop for _, _, prop in sorted(out, key=lambda entry: entry[:2])]
+
+
+@dataclass
+class _PrintedLine:
+    """A line as name_prefix_proposals reads it: its text, squashed text, and the squashed prefixes up to each
+    of its first spaces or full stops (with where the prefix ends and the rest starts)."""
+
+    index: int
+    text: str
+    squashed: str
+    prefixes: list[tuple[str, int, int]]
+
+
+def printed_lines(view: DocView) -> list[_PrintedLine]:
     out = []
     for item in view.lines:
         text = nfkc(item.text)
-        line = squash(text)
-        for name in other_names:
-            position = line.find(name) if len(name) >= min_chars else -1
-            if position > 0:
-                value = text[: _cut_after_word_chars(text, position)].strip(" :：")
-                if value:
-                    out.append(Proposal(value, [item.index], {"before_key"}))
+        cuts = [(squash(text[: m.start()]), m.start(), m.end()) for m in list(re.finditer(r"[\s.]+", text))[:6]]
+        out.append(_PrintedLine(item.index, text, squash(text), cuts))
     return out
 
 
-def name_prefix_proposals(view: DocView, names: list[str], min_chars: int = 2) -> list[Proposal]:
+def name_prefix_proposals(
+    view: DocView, names: list[str], min_chars: int = 2, lines: list[_PrintedLine] | None = None
+) -> list[Proposal]:
     """Values glued to their key with no colon or space ("姓氏易楠壮" for "1.Surname(Familyname)(x)姓氏"):
-    a line that starts with the end of the field's name (two characters or more) proposes the rest."""
+    a line that starts with the end of the field's name (two characters or more) proposes the rest.
+    ``lines``: the document's :func:`printed_lines`, when already read for another field."""
     out = []
-    for item in view.lines:
-        text = nfkc(item.text)
-        line = squash(text)
+    for item in lines if lines is not None else printed_lines(view):
+        text, line = item.text, item.squashed
         best = 0
         for name in names:
             for size in range(min(len(name), len(line) - 1), min_chars - 1, -1):
@@ -443,12 +537,11 @@ def name_prefix_proposals(view: DocView, names: list[str], min_chars: int = 2) -
         if not best:
             # An OCR slip in the key ("DepaItment CORPORATE AFFAIRS"): a prefix up to a space or a full stop
             # that reads like the name.
-            for match in list(re.finditer(r"[\s.]+", text))[:6]:
-                prefix = squash(text[: match.start()])
+            for prefix, start, end in item.prefixes:
                 if len(prefix) >= 3 and any(fuzz.ratio(prefix, name) >= 80 for name in names):
-                    value = text[match.end() :].strip(" :：")
+                    value = text[end:].strip(" :：")
                     if value:
-                        out.append(Proposal(value, [item.index], {"name_prefix"}, inline_key=text[: match.start()]))
+                        out.append(Proposal(value, [item.index], {"name_prefix"}, inline_key=text[:start]))
             continue
         # The printed text up to the character after the matched key (the key counts word characters only).
         cut = _cut_after_word_chars(text, best)
@@ -488,13 +581,14 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             extra_rule.append((cand.score, float(rank), source))
     seen = set(by_text) | {squash(p.text) for p in extra}
     others = [n for group in other_names for n in group]
-    for prop in [*name_prefix_proposals(doc.view, names), *before_key_proposals(doc.view, others)]:
+    glued = before_key_proposals(doc.view, others, cache=doc.before_key_cache)
+    for prop in [*name_prefix_proposals(doc.view, names, lines=doc.printed_lines), *glued]:
         if squash(prop.text) not in seen:
             seen.add(squash(prop.text))
             extra.append(prop)
             extra_rule.append((0.0, 99.0, 0.0))
     if extra:
-        more = DocFeatures.build(doc.view, extra, doc.kinds)
+        more = DocFeatures.build(doc.view, extra, doc.kinds, doc.lines_table)
         more.line_cache = doc.line_cache
         doc = _concat(doc, more)
         rule_score = np.concatenate([rule_score, [r[0] for r in extra_rule]])
@@ -518,8 +612,9 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
     best_relation = np.where(sim_best > 0, stacked.argmax(axis=1) + 1, 0).astype(float)
     self_r, self_p = _similarities(names, doc.values)
     name_chars = [set(n) for n in names if n]
-    cover = _coverage(name_chars, doc.context_chars)
-    region_cover = _coverage(name_chars, doc.region_chars)
+    cover = _coverage(name_chars, doc.context_chars, doc.context)
+    region_cover = _coverage(name_chars, doc.region_chars, doc.region)
+    table_cover = _coverage(name_chars, doc.table_chars, doc.table)
 
     # The n-th printed key of the field, in reading order ("姓名 (2)": the second 姓名 on the form).
     key_lines = [i for i in range(len(doc.line_keys)) if as_key_r[i] >= KEY_LINE_SIMILARITY]
@@ -548,7 +643,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             # How well any line of the document prints the field's name (a field never named is likely absent).
             np.full(n, float(max(as_key_r.max(initial=0.0), key_r.max(initial=0.0)))),
             # A table cell: its column's header and its row's label ("合计" + "金额" spell 合计金额).
-            _pick(as_key_r, doc.column_ids), _pick(as_key_r, doc.row_ids), _coverage(name_chars, doc.table_chars),
+            _pick(as_key_r, doc.column_ids), _pick(as_key_r, doc.row_ids), table_cover,
             _within_names(names, doc.line_keys, doc.column_ids), _within_names(names, doc.line_keys, doc.row_ids),
             doc.kind_probs[:, CLASSES.index(coarse_kind(spec))], doc.kind_probs[:, 0],
         ]
@@ -571,8 +666,8 @@ def _wrapping(view: DocView, prop: Proposal, height: float) -> tuple[float, floa
     last = lines[prop.refs[-1]]
     nxt = view.below(last.index)
     follows = nxt is not None and nxt.index not in prop.refs and continues(view, lines[prop.refs[0]], nxt)
-    gap_below = (nxt.line.bounds[1] - last.line.bounds[3]) / height if follows and nxt is not None else -1.0
-    tops = sorted((lines[j].line.bounds[1], lines[j].line.bounds[3]) for j in prop.refs)
+    gap_below = (nxt.bounds[1] - last.bounds[3]) / height if follows and nxt is not None else -1.0
+    tops = sorted((lines[j].bounds[1], lines[j].bounds[3]) for j in prop.refs)
     inner = [(b[0] - a[1]) / height for a, b in itertools.pairwise(tops) if b[0] > a[0] + 0.5 * height]
     return (1.0 if follows else 0.0), gap_below, max(inner, default=0.0)
 
@@ -606,5 +701,6 @@ def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
         row_ids=np.concatenate([a.row_ids, b.row_ids]),
         table=[*a.table, *b.table],
         kind_probs=np.vstack([a.kind_probs, b.kind_probs]),
+        lines_table=a.lines_table,
         kinds=a.kinds,
     )

@@ -7,6 +7,7 @@ candidate generators can use the same functions to recognise spans.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -43,12 +44,22 @@ def _alias_regex(alias: str) -> str:
     return r"\s*".join(parts) + r"\.?"
 
 
+@functools.lru_cache(maxsize=8192)
+def _key_prefix(alias: str) -> re.Pattern[str]:
+    """A printed key at the start of a text, with a currency or unit in brackets and a colon after it.
+    Compiled once per alias: a form asks dozens of fields, more than ``re``'s own cache holds."""
+    pattern = r"^\s*" + _alias_regex(alias) + r"\s*(?:\(\s*[A-Za-z$¥￥]{1,3}\s*\)|（[^）]{0,4}）)?\s*[:：]?\s*"
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def strip_keys(text: str, aliases: Iterable[str]) -> str:
     """Remove a printed key at the start of ``text`` ("证书编号：A123" -> "A123", "Total: 9.00" -> "9.00")."""
     value = text.strip()
+    first = value[:1].lower()
     for alias in sorted({a for a in aliases if a.strip()}, key=len, reverse=True):
-        pattern = r"^\s*" + _alias_regex(alias) + r"\s*(?:\(\s*[A-Za-z$¥￥]{1,3}\s*\)|（[^）]{0,4}）)?\s*[:：]?\s*"
-        match = re.match(pattern, value, flags=re.IGNORECASE)
+        if alias.strip()[:1].lower() != first:  # the key must start the text: skip the regex
+            continue
+        match = _key_prefix(alias).match(value)
         if match and match.end() < len(value):
             value = value[match.end() :]
             break
@@ -335,8 +346,10 @@ NORMALIZERS: dict[str, Callable[[str], str | None]] = {
 }
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_value(text: str, normalizer: str | None) -> str | None:
-    """Apply a named normaliser; ``None`` means the text holds no value of that kind."""
+    """Apply a named normaliser; ``None`` means the text holds no value of that kind.  Cached: every field of
+    a document normalises the same proposals."""
     func = NORMALIZERS.get(normalizer or "text", normalize_text)
     value = func(text)
     return value if value else None

@@ -147,9 +147,9 @@ def typed_values(view: DocView) -> Iterable[Proposal]:
 def continues(view: DocView, first: DocLine, nxt: DocLine) -> bool:
     """A line below that carries on a wrapped value: left-aligned or centred with it (receipt headers are
     centred), alone in its row, not a new key."""
-    height = max(1.0, first.line.bounds[3] - first.line.bounds[1])
-    fx0, _, fx1, _ = first.line.bounds
-    nx0, _, nx1, _ = nxt.line.bounds
+    height = max(1.0, first.bounds[3] - first.bounds[1])
+    fx0, _, fx1, _ = first.bounds
+    nx0, _, nx1, _ = nxt.bounds
     left_aligned = abs(nx0 - fx0) <= 1.5 * height
     centred = abs((nx0 + nx1) / 2 - (fx0 + fx1) / 2) <= 2.0 * height
     if not (left_aligned or centred):
