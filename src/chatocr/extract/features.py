@@ -33,7 +33,7 @@ from chatocr.extract.value_kinds import CLASSES, ValueKindModel, coarse_kind
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, language_parts, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 14
+FEATURES_VERSION = 15
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -129,6 +129,25 @@ def _kind_fit(kind: str, flags: np.ndarray, typed: list[str | None]) -> np.ndarr
     return np.full(len(typed), -1.0)
 
 
+def spaced_keys(view: DocView, line_keys: list[str]) -> list[str]:
+    """Each line's text as a key, where a key printed with wide spaces between its characters (合    计,
+    名    称) and boxed by the OCR one character at a time reads as the whole key on every one of its
+    characters: two or more single-Han-character lines next to each other on a row."""
+    out = list(line_keys)
+    for row in view.rows:
+        run: list[int] = []
+        for j in [*row, -1]:
+            if j >= 0 and len(line_keys[j]) == 1 and "\u3400" <= line_keys[j] <= "\u9fff":
+                run.append(j)
+                continue
+            if len(run) >= 2:
+                whole = "".join(line_keys[k] for k in run)
+                for k in run:
+                    out[k] = whole
+            run = []
+    return out
+
+
 @dataclass
 class LineTable:
     """What every proposal's features read of the document's lines, computed once per document."""
@@ -137,6 +156,7 @@ class LineTable:
     median_h: float
     widths: dict[int, float]  # page number -> page width
     line_keys: list[str]  # squashed text of each line
+    key_texts: list[str]  # each line as a key: a spaced-out key's characters (合 | 计) each read as the whole (合计)
     inline_keys: list[str]  # squashed key part of each "key: value" line ("" when none)
     counts: dict[str, int]  # how often each squashed line text is printed
     bounds: np.ndarray  # (lines, 4)
@@ -165,6 +185,7 @@ class LineTable:
             median_h=float(np.median(heights)) if heights else 1.0,
             widths={p.page: float(p.width or 1) for p in view.document.pages},
             line_keys=line_keys,
+            key_texts=spaced_keys(view, line_keys),
             inline_keys=inline_keys,
             counts=counts,
             bounds=bounds,
@@ -212,7 +233,8 @@ class LineTable:
         row = int(starts[np.argmin(bounds[starts, 0])]) if starts.size else -1
         # The row label, with the fragments of a spaced-out one ("合" | "计") and the column header.
         label = [j for j in starts.tolist() if j == row or len(line_keys[j]) <= 2]
-        table_keys = "".join(line_keys[j] for j in [*label, column] if j >= 0)
+        # A column header spaced out as one (金    额: 金 | 额) reads whole.
+        table_keys = "".join(line_keys[j] for j in label) + (self.key_texts[column] if column >= 0 else "")
         return "".join(line_keys[j] for j in np.flatnonzero(near)), column, row, table_keys
 
 
@@ -274,7 +296,7 @@ class DocFeatures:
         props = proposals if proposals is not None else document_proposals(view)
         table_ = lines_table if lines_table is not None else LineTable.of(view)
         lines, n_lines, heights, median_h = view.lines, max(1, len(view.lines)), table_.heights, table_.median_h
-        widths, line_keys, line_inline_keys, counts = table_.widths, table_.line_keys, table_.inline_keys, table_.counts
+        widths, line_inline_keys, counts = table_.widths, table_.inline_keys, table_.counts
 
         amounts: list[float] = []
         parsed_amounts: list[float | None] = []
@@ -367,7 +389,7 @@ class DocFeatures:
             gap_left=np.array(gap_l),
             gap_above=np.array(gap_a),
             inline_keys=list(inline_index),
-            line_keys=line_keys,
+            line_keys=table_.key_texts,
             line_inline_keys=line_inline_keys,
             values=values,
             context=context,
