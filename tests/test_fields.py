@@ -67,6 +67,9 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
     assert hint_for("价税合计（大写）").type is FieldType.text
     assert hint_for("价税合计（小写）").type is FieldType.amount
     assert hint_for("合同编号").kind == "code"
+    # A period runs from one date to another: it is read as printed, where a date field keeps one date.
+    assert hint_for("存档起止时间").type is FieldType.text and hint_for("存档起止时间").normalize is None
+    assert hint_for("工作期限 (2)").type is FieldType.text
 
 
 @pytest.mark.parametrize(

@@ -472,3 +472,15 @@ def test_a_bad_reader_recipe_is_an_options_error(tmp_path: Path, text: str, mess
     path.write_text(text, encoding="utf-8")
     with pytest.raises(OptionsError, match=message):
         load_reader_recipe(path, tmp_path, tmp_path)
+
+
+def test_cached_training_rows_are_keyed_by_the_code_that_computes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change to the lexicon or a parser changes the rows without a version bump: the rows cache misses."""
+    from chatocr.finetune import reader_train
+
+    source = reader_train.Source(name="forms", path=Path("forms"))
+    before = reader_train._cache_key(source, seed=1)
+    assert reader_train._cache_key(source, seed=1) == before
+    assert "chatocr.fields.lexicon" in reader_train.ROW_MODULES
+    monkeypatch.setattr(reader_train, "code_digest", lambda: "edited")
+    assert reader_train._cache_key(source, seed=1) != before

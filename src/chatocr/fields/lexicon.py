@@ -226,6 +226,9 @@ def _key(name: str) -> str:
 # Chinese part: 单价 / 交费金额 are amounts, 综合评价 / 前期费用主要用途 / 经费办法 are not; 填表时间 is a moment,
 # 学籍取得时间与方式 / 时间要求 are not. English words match whole (sum, not the sum in "resume").
 _INFER: list[tuple[str, FieldHint]] = [
+    # A period is from one date to another (起止时间 2007.9—2010.6, 工作期限, 领取期间): asked as printed, not
+    # as the one date a date field would keep.
+    (r"(起止|起讫|期间|期限)", FieldHint(T, "text", ())),
     (r"(日期|(?<![a-z])dated?(?![a-z]))", FieldHint(D, "date", (), "", "date_iso")),
     # An amount in words (价税合计（大写）: 叁仟肆佰玖拾伍圆整) is asked as printed, not as a number.
     (r"大写", FieldHint(T, "text", ())),

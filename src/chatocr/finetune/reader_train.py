@@ -360,6 +360,27 @@ def _sample(matrix: np.ndarray, y: np.ndarray, rng: random.Random) -> np.ndarray
     return np.array(sorted({*positives.tolist(), *hard.tolist(), *sampled}), dtype=np.int64)
 
 
+# The modules a training row is computed by: a change to any of them (a lexicon entry, an amount parser, the
+# line grouping) changes rows without a version bump, so cached rows are keyed by their source text too.
+ROW_MODULES = (
+    "chatocr.document", "chatocr.layout", "chatocr.eval.dataset", "chatocr.eval.matching",
+    "chatocr.extract.candidates", "chatocr.extract.extractor", "chatocr.extract.features",
+    "chatocr.extract.normalize", "chatocr.extract.proposals", "chatocr.extract.value_kinds",
+    "chatocr.fields.lexicon", "chatocr.fields.patterns", "chatocr.fields.spec", "chatocr.finetune.reader_train",
+)  # fmt: skip
+
+
+def code_digest(modules: tuple[str, ...] = ROW_MODULES) -> str:
+    """A digest of the source of the modules that compute training rows."""
+    import importlib
+
+    digest = hashlib.sha1()
+    for name in modules:
+        source = Path(str(importlib.import_module(name).__file__))
+        digest.update(name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _cache_key(source: Source, seed: int, kinds_digest: str = "") -> str:
     blob = json.dumps(
         {
@@ -378,6 +399,7 @@ def _cache_key(source: Source, seed: int, kinds_digest: str = "") -> str:
             "seed": seed,
             "negatives": [HARD_NEGATIVES, RANDOM_NEGATIVES],
             "kinds": kinds_digest,
+            "code": code_digest(),
         },
         sort_keys=True,
     )
