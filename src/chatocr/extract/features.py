@@ -253,7 +253,7 @@ class DocFeatures:
     gap_left: np.ndarray
     gap_above: np.ndarray
     inline_keys: list[str]  # squashed
-    line_keys: list[str]  # squashed text of each line (as a key)
+    line_keys: list[str]  # each line as a key (LineTable.key_texts: a spaced-out key's characters read whole)
     line_inline_keys: list[str]  # squashed key part of each "key: value" line ("" when none)
     values: list[str]  # squashed proposal texts
     context: list[str]  # squashed text around each proposal (key, left, above and two lines up)
@@ -262,7 +262,7 @@ class DocFeatures:
     row_ids: np.ndarray  # (P,) DocView line index of the label that starts the proposal's row, -1 when none
     table: list[str]  # squashed row label + column header of each proposal (a table cell's two keys)
     kind_probs: np.ndarray  # (P, len(CLASSES)): what each proposal's text looks like (value_kinds)
-    lines_table: LineTable
+    lines_table: LineTable  # the per-line parts, shared with the DocFeatures of a field's extra proposals
     kinds: ValueKindModel | None = None
 
     def __post_init__(self) -> None:
