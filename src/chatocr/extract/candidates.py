@@ -43,7 +43,10 @@ class DocLine:
     row: int  # row number across the document
     rank_in_row: int
     # The line's (x0, y0, x1, y1), computed once: features and proposals read it many times per field.
-    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    bounds: tuple[float, float, float, float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bounds = self.line.bounds
 
     @property
     def text(self) -> str:
@@ -62,7 +65,7 @@ class DocView:
             for row_lines in rows(page.lines):
                 row_ids = []
                 for rank, line in enumerate(row_lines):
-                    self.lines.append(DocLine(len(self.lines), page.page, line, len(self.rows), rank, line.bounds))
+                    self.lines.append(DocLine(len(self.lines), page.page, line, len(self.rows), rank))
                     row_ids.append(len(self.lines) - 1)
                 self.rows.append(row_ids)
         self.full_text = "\n".join(line.text for line in self.lines)

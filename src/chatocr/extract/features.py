@@ -216,7 +216,7 @@ class LineTable:
             short
             & (line_pages == first.page)
             & (bounds[:, 2] <= x0 + height)
-            & (np.abs((bounds[:, 1] + bounds[:, 3]) / 2 - (y0 + height / 2)) <= SECTION_REACH * height)
+            & (np.abs(middles - (y0 + height / 2)) <= SECTION_REACH * height)
         )
         same_page = wordy & (line_pages == first.page)
         overlap = np.minimum(bounds[:, 2], x1) - np.maximum(bounds[:, 0], x0)
@@ -253,8 +253,6 @@ class DocFeatures:
     gap_left: np.ndarray
     gap_above: np.ndarray
     inline_keys: list[str]  # squashed
-    line_keys: list[str]  # each line as a key (LineTable.key_texts: a spaced-out key's characters read whole)
-    line_inline_keys: list[str]  # squashed key part of each "key: value" line ("" when none)
     values: list[str]  # squashed proposal texts
     context: list[str]  # squashed text around each proposal (key, left, above and two lines up)
     region: list[str]  # squashed short labels to the left of each proposal (section labels)
@@ -276,8 +274,18 @@ class DocFeatures:
         self._printed_lines: list[_PrintedLine] | None = None
 
     @property
+    def line_keys(self) -> list[str]:
+        """Each line as a key (a spaced-out key's characters read whole: LineTable.key_texts)."""
+        return self.lines_table.key_texts
+
+    @property
+    def line_inline_keys(self) -> list[str]:
+        """The squashed key part of each "key: value" line ("" when none)."""
+        return self.lines_table.inline_keys
+
+    @property
     def printed_lines(self) -> list[_PrintedLine]:
-        """The document's lines as name_prefix_proposals reads them, read once for every field."""
+        """The document's lines as the glued-key proposals read them, read once for every field."""
         if self._printed_lines is None:
             self._printed_lines = printed_lines(self.view)
         return self._printed_lines
@@ -296,7 +304,7 @@ class DocFeatures:
         props = proposals if proposals is not None else document_proposals(view)
         table_ = lines_table if lines_table is not None else LineTable.of(view)
         lines, n_lines, heights, median_h = view.lines, max(1, len(view.lines)), table_.heights, table_.median_h
-        widths, line_inline_keys, counts = table_.widths, table_.inline_keys, table_.counts
+        widths, counts = table_.widths, table_.counts
 
         amounts: list[float] = []
         parsed_amounts: list[float | None] = []
@@ -389,8 +397,6 @@ class DocFeatures:
             gap_left=np.array(gap_l),
             gap_above=np.array(gap_a),
             inline_keys=list(inline_index),
-            line_keys=table_.key_texts,
-            line_inline_keys=line_inline_keys,
             values=values,
             context=context,
             region=region,
@@ -462,11 +468,9 @@ def other_printed_names(spec: FieldSpec, schema_fields: Sequence[str | FieldSpec
     return out
 
 
-def _coverage(name_chars: list[set[str]], texts: list[set[str]], keys: list[str] | None = None) -> np.ndarray:
+def _coverage(name_chars: list[set[str]], texts: list[set[str]], keys: list[str]) -> np.ndarray:
     """For each text, the largest share of one name's characters it holds; ``keys`` (the texts as strings)
     compute each distinct text once (the proposals of one line share their surroundings)."""
-    if keys is None:
-        return np.array([max((len(chars & text) / len(chars) for chars in name_chars), default=0.0) for text in texts])
     done: dict[str, float] = {}
     out = np.empty(len(texts))
     for i, (key, text) in enumerate(zip(keys, texts, strict=True)):
@@ -497,23 +501,28 @@ def _cut_after_word_chars(text: str, count: int) -> int:
 
 
 def before_key_proposals(
-    view: DocView, other_names: list[str], min_chars: int = 2, cache: dict[str, list[Proposal]] | None = None
+    view: DocView,
+    other_names: list[str],
+    min_chars: int = 2,
+    cache: dict[str, list[Proposal]] | None = None,
+    lines: list[_PrintedLine] | None = None,
 ) -> list[Proposal]:
     """A value run into the next printed key with no space ("居民身份证证件号码" when 证件号码 is asked too):
     the text of a line before another asked field's name.  ``cache`` keeps each name's proposals for the
-    document's other fields (every field of a form looks for the names of all the others)."""
+    document's other fields (every field of a form looks for the names of all the others); ``lines``: the
+    document's :func:`printed_lines`, when already read."""
     cache = {} if cache is None else cache
-    lines = [(item, nfkc(item.text)) for item in view.lines] if any(n not in cache for n in other_names) else []
-    squashed = [squash(text) for _, text in lines]
+    if lines is None and any(n not in cache for n in other_names):
+        lines = printed_lines(view)
     out: list[tuple[int, int, Proposal]] = []
     for order, name in enumerate(other_names):
         found = cache.get(name)
         if found is None:
             found = cache[name] = []
-            for (item, text), line in zip(lines, squashed, strict=True):
-                position = line.find(name) if len(name) >= min_chars else -1
+            for item in lines or []:
+                position = item.squashed.find(name) if len(name) >= min_chars else -1
                 if position > 0:
-                    value = text[: _cut_after_word_chars(text, position)].strip(" :：")
+                    value = item.text[: _cut_after_word_chars(item.text, position)].strip(" :：")
                     if value:
                         found.append(Proposal(value, [item.index], {"before_key"}))
         out.extend((prop.refs[0], order, prop) for prop in found)
@@ -523,7 +532,7 @@ def before_key_proposals(
 
 @dataclass
 class _PrintedLine:
-    """A line as name_prefix_proposals reads it: its text, squashed text, and the squashed prefixes up to each
+    """A line as the glued-key proposals read it: its text (NFKC), squashed text, and the squashed prefixes up to each
     of its first spaces or full stops (with where the prefix ends and the rest starts)."""
 
     index: int
@@ -603,7 +612,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             extra_rule.append((cand.score, float(rank), source))
     seen = set(by_text) | {squash(p.text) for p in extra}
     others = [n for group in other_names for n in group]
-    glued = before_key_proposals(doc.view, others, cache=doc.before_key_cache)
+    glued = before_key_proposals(doc.view, others, cache=doc.before_key_cache, lines=doc.printed_lines)
     for prop in [*name_prefix_proposals(doc.view, names, lines=doc.printed_lines), *glued]:
         if squash(prop.text) not in seen:
             seen.add(squash(prop.text))
@@ -714,8 +723,6 @@ def _concat(a: DocFeatures, b: DocFeatures) -> DocFeatures:
         gap_left=np.concatenate([a.gap_left, b.gap_left]),
         gap_above=np.concatenate([a.gap_above, b.gap_above]),
         inline_keys=[*a.inline_keys, *b.inline_keys],
-        line_keys=a.line_keys,
-        line_inline_keys=a.line_inline_keys,
         values=[*a.values, *b.values],
         context=[*a.context, *b.context],
         region=[*a.region, *b.region],
