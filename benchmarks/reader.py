@@ -113,7 +113,6 @@ def dataset_items(name: str) -> tuple[str, list[DatasetItem], MatchOptions, Path
             for item in dataset.items
         ]
         return base, items, dataset.options.match, folder
-    dataset = load_dataset(folder, limit=limit)
     return base, dataset.items, dataset.options.match, folder
 
 
