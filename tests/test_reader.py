@@ -244,6 +244,39 @@ def test_totals_of_a_spaced_out_row_with_two_items() -> None:
     }
 
 
+def test_a_red_paper_ticket_whose_stations_print_zhan_apart() -> None:
+    """Red paper tickets print "北京西    站": the OCR boxes 站 alone, and no key says which station is which.
+    The stations read whole, the departure on the left and the arrival on the right."""
+    ticket = make_document(
+        [
+            [("Z0012345", 60), ("北京西售", 900)],
+            [("北京西", 120), ("站", 330), ("T109", 520), ("上海", 820), ("站", 980)],
+            [("Beijingxi", 120), ("Shanghai", 820)],
+            [("2018年03月05日20:05开", 60), ("08车015号", 760)],
+            [("¥279.5元", 60), ("新空调硬卧", 760)],
+            [("限乘当日当次车", 60)],
+            [("1101051985****2318王小明", 60)],
+        ],
+        width=1100,
+    )
+    result = Extractor(LEARNED).run_document(ticket, load_schema(template="train_ticket"))
+    answers = {name: field.value for name, field in result.fields.items()}
+    assert answers == {
+        "车次": "T109",
+        "出发站": "北京西站",
+        "到达站": "上海站",
+        "出发日期": "2018-03-05",
+        "出发时间": "20:05",
+        "座位号": "08车015号",
+        "席别": "硬卧",
+        "票价": "279.50",
+        "乘客姓名": "王小明",
+    }
+    # The station's box spans both of its boxes.
+    departure = result.fields["出发站"]
+    assert departure.box is not None and max(x for x, _ in departure.box) >= 330
+
+
 def test_other_fields_aliases_tell_whose_key_a_line_is() -> None:
     """With 金额 (printed 合计金额) and 税额 asked, a value after 合计金额 reads as the other field's for 税额."""
     document = make_document([[("合计金额（小写）：¥2075.01", 40)], [("校验码：33410 74583", 40)]])

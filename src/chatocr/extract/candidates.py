@@ -438,17 +438,30 @@ def span_candidates(view: DocView, kind: str, own_aliases: tuple[str, ...] = ())
     return out
 
 
+def _row_names(view: DocView, row: list[int]) -> list[tuple[str, list[int]]]:
+    """The texts of one row, a lone 站 box joined to the name on its left (red paper tickets print
+    "北京西    站" with the OCR boxing 站 alone)."""
+    names: list[tuple[str, list[int]]] = []
+    for index in row:
+        text = trim(nfkc(view.lines[index].text))
+        if text == "站" and names:
+            names[-1] = (names[-1][0] + text, [*names[-1][1], index])
+        else:
+            names.append((text, [index]))
+    return names
+
+
 def station_row_candidates(view: DocView) -> list[Candidate]:
     """火车票: departure and arrival printed on one row as two short names ("厦门北   苏州"), often without 站."""
     out = []
     for row in view.rows[:12]:
-        if len(row) < 2:
+        names = _row_names(view, row)
+        if len(names) < 2:
             continue
-        first, last = view.lines[row[0]], view.lines[row[-1]]
-        names = [trim(nfkc(x.text)) for x in (first, last)]
-        if all(re.fullmatch(r"[\u4e00-\u9fa5]{2,7}", n) for n in names) and not any("车" in n for n in names):
-            out.append(Candidate(names[0], [first.index], 0.55, "position:station_row"))
-            out.append(Candidate(names[1], [last.index], 0.55, "position:station_row"))
+        (first, first_refs), (last, last_refs) = names[0], names[-1]
+        if all(re.fullmatch(r"[\u4e00-\u9fa5]{2,8}", n) for n in (first, last)) and "车" not in first + last:
+            out.append(Candidate(first, first_refs, 0.55, "position:station_row"))
+            out.append(Candidate(last, last_refs, 0.55, "position:station_row"))
     return out
 
 
