@@ -14,6 +14,7 @@ Features are cached per source under ``cache_dir`` so an interrupted run resumes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -370,8 +371,10 @@ ROW_MODULES = (
 )  # fmt: skip
 
 
+@functools.cache
 def code_digest(modules: tuple[str, ...] = ROW_MODULES) -> str:
-    """A digest of the source of the modules that compute training rows."""
+    """A digest of the source of the modules that compute training rows, read once per process (a tree
+    edited during a training run does not key the rows the loaded code computes)."""
     import importlib
 
     digest = hashlib.sha1()
@@ -567,6 +570,7 @@ def train_reader(
     import lightgbm as lgb
 
     started = time.perf_counter()
+    code_digest()  # the source of the code as loaded, before the slow work
     # Every dataset must be there before the slow work (synthesis, OCR) starts.
     for source in recipe.sources:
         if source.kind != "synth" and not source.path.is_dir():
