@@ -7,6 +7,7 @@ import json
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,9 +18,10 @@ from chatocr.errors import OptionsError
 from chatocr.eval.matching import MatchOptions, tolerant_match
 from chatocr.extract import Extractor
 from chatocr.extract.candidates import DocView
+from chatocr.extract.extractor import one_field_per_value, stage_read
 from chatocr.extract.features import FEATURES, DocFeatures, field_rows, spaced_keys, squash
 from chatocr.extract.proposals import GENERATORS, document_proposals
-from chatocr.extract.reader import LearnedReader, ReaderModelWarning, default_model_dir
+from chatocr.extract.reader import LearnedReader, ReaderAnswer, ReaderModelWarning, default_model_dir
 from chatocr.extract.value_kinds import CLASSES, fit_value_kinds
 from chatocr.fields import load_schema
 from chatocr.layout import order_lines
@@ -359,6 +361,59 @@ def test_occurrences_are_answered_in_reading_order() -> None:
     assert result.fields["姓名 (2)"].value == "刘秀英"
     assert result.fields["电话"].value == "13800001111"
     assert result.fields["电话 (2)"].value == "13900002222"
+
+
+class PreferenceReader:
+    """A stand-in for the trained model: each field answers with the first of its preferred proposals that the
+    extractor does not exclude, at a fixed confidence."""
+
+    value_kinds = None
+
+    def __init__(self, preferences: dict[str, list[tuple[str, int, float]]]) -> None:
+        self.preferences = preferences  # field -> [(text, line index, confidence)]
+
+    def read(self, doc: DocFeatures, spec: Any, *args: Any, exclude: Any = None, **kwargs: Any) -> ReaderAnswer:
+        for text, line, confidence in self.preferences[spec.name]:
+            for prop in doc.proposals:
+                if prop.text == text and prop.refs == [line] and not (exclude and exclude(prop)):
+                    return ReaderAnswer(prop, confidence, confidence)
+        return ReaderAnswer(None, 0.9, 0.0)
+
+
+def test_a_field_beaten_to_an_amount_does_not_take_it_restated_but_may_share_a_name() -> None:
+    """价税合计 holds the total; 税额, whose first choice was the same total, does not read it again from the
+    amount in words. 联系人, whose first choice was 经办人's cell, reads the same name from its own cell."""
+    document = make_document(
+        [
+            [("合计金额（小写）：¥2075.01", 40)],
+            [("合计金额（大写）：贰仟零柒拾伍圆零壹分", 40)],
+            [("经办人：李丛林", 40)],
+            [("联系人：李丛林", 40)],
+        ]
+    )
+    view = DocView(document)
+    line = {item.text: item.index for item in view.lines}
+    total, words = line["合计金额（小写）：¥2075.01"], line["合计金额（大写）：贰仟零柒拾伍圆零壹分"]
+    clerk, contact = line["经办人：李丛林"], line["联系人：李丛林"]
+    reader = PreferenceReader(
+        {
+            "价税合计": [("¥2075.01", total, 0.9)],
+            "税额": [("¥2075.01", total, 0.6), ("贰仟零柒拾伍圆零壹分", words, 0.5)],
+            "经办人": [("李丛林", clerk, 0.9)],
+            "联系人": [("李丛林", clerk, 0.7), ("李丛林", contact, 0.6)],
+        }
+    )
+    schema = load_schema(fields="价税合计,税额,经办人,联系人")
+    doc = DocFeatures.build(view)
+    fields, lines = {}, {}
+    for spec in schema.fields:
+        fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
+    assert fields["税额"].value == "2075.01" and fields["联系人"].value == "李丛林"  # the first choices
+    one_field_per_value(reader, doc, schema, None, fields, lines)  # type: ignore[arg-type]
+    assert fields["价税合计"].value == "2075.01" and lines["价税合计"] == [total]
+    assert fields["税额"].value is None
+    assert fields["联系人"].value == "李丛林" and lines["联系人"] == [contact]
+    assert lines["经办人"] == [clerk]
 
 
 def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:

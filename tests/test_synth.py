@@ -207,6 +207,25 @@ def test_national_prize_wording_is_normalised() -> None:
 
 
 @needs_fonts
+def test_paper_tickets_print_zhan_apart_and_label_the_whole_station() -> None:
+    """Red paper tickets print "北京西    站": 站 is a line of its own, as the OCR boxes it, and each station's
+    label is the whole name with both pieces' boxes."""
+    apart = 0
+    for seed in range(12):
+        doc = render_one("train_ticket", "red", seed=seed, degrade="none")
+        texts = [line["text"] for line in doc.meta["lines"]]
+        if "站" not in texts:
+            continue
+        apart += 1
+        for field in ("出发站", "到达站"):
+            station = doc.labels[field]
+            assert station.endswith("站") and station[:-1] in texts, (field, station, texts)
+            assert doc.meta["fields"][field]["printed"] == station
+            assert len(doc.meta["fields"][field]["boxes"]) == 2
+    assert 0 < apart < 12, "the red ticket should print 站 apart on some tickets, not on all"
+
+
+@needs_fonts
 def test_licences_and_invoices_carry_valid_credit_codes() -> None:
     for layout in kinds()["business_license"].layouts:
         doc = render_one("business_license", layout, seed=3, degrade="none")

@@ -354,7 +354,8 @@ def one_field_per_value(
 ) -> None:
     """A printed value answers one field. When two fields (other than occurrences of one key) answer with the
     same value from the same lines, the surer keeps it and the other reads again without it: a roll invoice's
-    合计金额（小写） total is 价税合计, and 金额 (the pre-tax amount it does not print) is then null."""
+    合计金额（小写） total is 价税合计, and 金额 (the pre-tax amount it does not print) is then null, not the same
+    total read from the amount in words."""
     group = {spec.name: occurrence_of(spec.name)[0] for spec in schema.fields}
     claims: list[tuple[str, str | None, set[int]]] = []  # (the field's key group, its value, its lines)
     for spec in sorted(
@@ -363,12 +364,20 @@ def one_field_per_value(
     ):
         others = [(value, held) for owner, value, held in claims if owner != group[spec.name]]
         if any(value == fields[spec.name].value and held & set(lines[spec.name]) for value, held in others):
+            # An amount printed again elsewhere is the same sum restated (a total in figures and in words, on
+            # the TOTAL and the CASH line): it stays the surer field's. A name or a text printed again may answer
+            # another field (the applicant who also signs): only its printing on the surer field's lines is taken.
+            first = set(lines[spec.name])
+            restated = {value for value, held in others if held & first} if spec.normalize == "amount" else set()
 
             def claimed(
-                prop: Proposal, spec: FieldSpec = spec, others: list[tuple[str | None, set[int]]] = others
+                prop: Proposal,
+                spec: FieldSpec = spec,
+                others: list[tuple[str | None, set[int]]] = others,
+                restated: set[str | None] = restated,
             ) -> bool:
                 refs = set(prop.refs)
-                touched = [value for value, held in others if held & refs]
+                touched = {value for value, held in others if held & refs} | restated
                 return bool(touched) and normalize_value(prop.text, spec.normalize) in touched
 
             fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema, threshold, claimed)

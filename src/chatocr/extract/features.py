@@ -33,7 +33,7 @@ from chatocr.extract.value_kinds import CLASSES, ValueKindModel, coarse_kind
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, language_parts, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 15
+FEATURES_VERSION = 16
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -43,7 +43,7 @@ BASE_FEATURES = [
     "src_line", "src_after_key", "src_typed", "src_block", "src_row_cells", "src_rule",
     "src_pairs_in_line", "src_spaced_key", "src_name_prefix", "src_before_key",
     "amount_rank", "is_max_amount", "repeats",
-    "continues_below", "gap_below", "block_gap",
+    "continues_below", "gap_below", "block_gap", "ocr_conf",
 ]  # fmt: skip
 FIELD_FEATURES = [
     "field_kind", "type_fit",
@@ -305,6 +305,7 @@ class DocFeatures:
         table_ = lines_table if lines_table is not None else LineTable.of(view)
         lines, n_lines, heights, median_h = view.lines, max(1, len(view.lines)), table_.heights, table_.median_h
         widths, counts = table_.widths, table_.counts
+        median_conf = float(np.median([item.line.confidence for item in lines])) if lines else 1.0
 
         amounts: list[float] = []
         parsed_amounts: list[float | None] = []
@@ -351,6 +352,9 @@ class DocFeatures:
                     amount_rank, 1.0 if amount is not None and rank[amount] == 0 else 0.0,
                     float(counts.get(squashed, 0)),
                     *_wrapping(view, prop, height),
+                    # How much less sure the OCR is of the proposal's least sure line than of the document's
+                    # typical line (a misread value does not match); relative, so that clean text reads as 0.
+                    min(lines[i].line.confidence for i in prop.refs) - median_conf,
                 )
             )  # fmt: skip
             if prop.inline_key:

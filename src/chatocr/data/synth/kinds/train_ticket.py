@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chatocr.data.synth import fonts, values, words
-from chatocr.data.synth.canvas import Canvas, run
+from chatocr.data.synth.canvas import Canvas, Run, run
 from chatocr.data.synth.kinds import DocKind, RenderRequest
 
 FIELDS = ("车次", "出发站", "到达站", "出发日期", "出发时间", "座位号", "席别", "票价", "乘客姓名")
@@ -102,13 +102,28 @@ def _stations_block(
     suffix: bool,
     left: float,
     right: float,
+    apart: float = 0.0,
 ) -> None:
+    """The two stations with their pinyin and the train between them.  ``apart`` (with ``suffix``): the gap,
+    in character widths, between a station's name and its 站, printed on its own as paper tickets do (the
+    OCR then boxes 站 alone)."""
     big = fonts.load(book_face, 64)
     pinyin = fonts.load(latin, 26)
     origin = _station_name(ticket, "origin", suffix)
     destination = _station_name(ticket, "destination", suffix)
-    canvas.text((left, y), origin, big, name="出发站")
-    canvas.text((right, y), destination, big, align="right", name="到达站")
+    if suffix and apart > 0:
+        zhan = canvas.text_width("站", big)
+        gap = apart * zhan
+        for field, name, x in (
+            ("出发站", origin, left),
+            ("到达站", destination, right - zhan - gap - canvas.text_width(destination[:-1], big)),
+        ):
+            # Two lines, one label: the field's value is the whole name, its boxes both pieces.
+            drawn = canvas.runs((x, y), [Run(name[:-1], [(field, name)], printed=name)], big)
+            canvas.runs((drawn[2] + gap, y), [Run("站", [(field, name)], printed=name)], big)
+    else:
+        canvas.text((left, y), origin, big, name="出发站")
+        canvas.text((right, y), destination, big, align="right", name="到达站")
     canvas.text((left + 10, y + 84), ticket.origin[1], pinyin)
     canvas.text((right - 10, y + 84), ticket.destination[1], pinyin, align="right")
     mid = (left + right) / 2
@@ -139,7 +154,8 @@ def render_red(req: RenderRequest) -> Canvas:
     face = book.pick("sans", rng)
     latin = book.pick("latin", rng)
     canvas.text((60, 40), ticket.serial, fonts.load(book.pick("latin_mono", rng), 44), fill=(200, 30, 30))
-    _stations_block(canvas, ticket, face, latin, 130, suffix=True, left=90, right=1190)
+    apart = rng.uniform(0.8, 2.5) if rng.random() < 0.6 else 0.0
+    _stations_block(canvas, ticket, face, latin, 130, suffix=True, left=90, right=1190, apart=apart)
     y = _common_rows(canvas, ticket, face, 90, 300, 72)
     small = fonts.load(face, 32)
     canvas.text((90, y), "限乘当日当次车", small)
@@ -159,7 +175,9 @@ def render_blue(req: RenderRequest) -> Canvas:
     latin = book.pick("latin", rng)
     canvas.text((60, 36), ticket.serial, fonts.load(book.pick("latin_mono", rng), 44), fill=(200, 30, 30))
     canvas.text((1220, 40), f"检票:{ticket.gate}", fonts.load(face, 36), align="right")
-    _stations_block(canvas, ticket, face, latin, 120, suffix=bool(rng.random() < 0.5), left=90, right=1190)
+    suffix = rng.random() < 0.5
+    apart = rng.uniform(0.8, 2.5) if suffix and rng.random() < 0.5 else 0.0
+    _stations_block(canvas, ticket, face, latin, 120, suffix=suffix, left=90, right=1190, apart=apart)
     font = fonts.load(face, 40)
     y = 300.0
     date_runs = [run(ticket.date_printed, "出发日期", ticket.date_iso), run(ticket.time, "出发时间"), run("开")]
