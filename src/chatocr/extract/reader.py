@@ -174,13 +174,17 @@ class LearnedReader:
         drops proposals the field cannot answer with (a date field's non-date text); ``exclude`` drops
         proposals other fields answer with (the lines ``姓名`` took, which ``姓名 (2)`` may not read)."""
         rows = field_rows(doc, spec, schema_fields)
-        scores = self.scores(rows.matrix)
-        if accept is not None and scores.size:
-            ok = np.array([accept(p.text) for p in rows.proposals])
-            scores = np.where(ok, scores, 0.0)
-        if exclude is not None and scores.size:
-            free = np.array([not exclude(p) for p in rows.proposals])
-            scores = np.where(free, scores, 0.0)
+        # Only the proposals the field may answer with are scored (a date field's non-dates score 0).
+        usable = np.array(
+            [
+                (accept is None or accept(p.text)) and (exclude is None or not exclude(p))
+                for p in rows.proposals
+            ],
+            dtype=bool,
+        )
+        scores = np.zeros(len(rows.proposals))
+        if usable.any():
+            scores[usable] = self.scores(rows.matrix[usable])
         if scores.size == 0 or scores.max() <= 0.0:
             return ReaderAnswer(None, 1.0, 0.0)
         order = np.argsort(-scores, kind="stable")
