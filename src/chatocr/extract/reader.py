@@ -176,10 +176,7 @@ class LearnedReader:
         rows = field_rows(doc, spec, schema_fields)
         # Only the proposals the field may answer with are scored (a date field's non-dates score 0).
         usable = np.array(
-            [
-                (accept is None or accept(p.text)) and (exclude is None or not exclude(p))
-                for p in rows.proposals
-            ],
+            [(accept is None or accept(p.text)) and (exclude is None or not exclude(p)) for p in rows.proposals],
             dtype=bool,
         )
         scores = np.zeros(len(rows.proposals))
