@@ -9,6 +9,7 @@ kind) and the reader learns from data how much each signal counts.  The signals:
 - whether the value fits the field's kind (a date for a date field, an amount for an amount);
 - where the value sits (position on the page, relative size, how far from its key);
 - what the value looks like (length, digits, letters, CJK, whether it is itself a key);
+- how sure the OCR was of it, against the document's other lines;
 - the field-specific rule generators' view (``chatocr.extract.candidates``), as one more signal.
 
 Field-independent features are computed once per document (:class:`DocFeatures`); per field only
@@ -154,6 +155,7 @@ class LineTable:
 
     heights: list[float]
     median_h: float
+    median_confidence: float  # the OCR confidence of the document's typical line
     widths: dict[int, float]  # page number -> page width
     line_keys: list[str]  # squashed text of each line
     key_texts: list[str]  # each line as a key: a spaced-out key's characters (合 | 计) each read as the whole (合计)
@@ -183,6 +185,7 @@ class LineTable:
         return cls(
             heights=heights,
             median_h=float(np.median(heights)) if heights else 1.0,
+            median_confidence=float(np.median([ln.line.confidence for ln in lines])) if lines else 1.0,
             widths={p.page: float(p.width or 1) for p in view.document.pages},
             line_keys=line_keys,
             key_texts=spaced_keys(view, line_keys),
@@ -305,7 +308,6 @@ class DocFeatures:
         table_ = lines_table if lines_table is not None else LineTable.of(view)
         lines, n_lines, heights, median_h = view.lines, max(1, len(view.lines)), table_.heights, table_.median_h
         widths, counts = table_.widths, table_.counts
-        median_conf = float(np.median([item.line.confidence for item in lines])) if lines else 1.0
 
         amounts: list[float] = []
         parsed_amounts: list[float | None] = []
@@ -354,7 +356,7 @@ class DocFeatures:
                     *_wrapping(view, prop, height),
                     # How much less sure the OCR is of the proposal's least sure line than of the document's
                     # typical line (a misread value does not match); relative, so that clean text reads as 0.
-                    min(lines[i].line.confidence for i in prop.refs) - median_conf,
+                    min(lines[i].line.confidence for i in prop.refs) - table_.median_confidence,
                 )
             )  # fmt: skip
             if prop.inline_key:
