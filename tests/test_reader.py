@@ -279,6 +279,82 @@ def test_a_red_paper_ticket_whose_stations_print_zhan_apart() -> None:
     assert departure.box is not None and max(x for x, _ in departure.box) >= 330
 
 
+def test_a_fully_digital_invoice_with_buyer_and_seller_side_by_side() -> None:
+    """The 全电 invoice prints the buyer's and the seller's 名称 and 纳税人识别号 on the same rows, each under its
+    vertical section label (购买方信息 | 销售方信息, one character a row), and no 发票代码."""
+    rows = [
+        [("电子发票（普通发票）", 480), ("发票号码：24442000000123456789", 960)],
+        [("开票日期：2024年03月15日", 960)],
+        [("购", 40), ("名称：深圳市购机汇网络有限公司", 90), ("销", 660), ("名称：北京京东世纪信息技术有限公司", 710)],
+        [("买", 40), ("售", 660)],
+        [
+            ("方", 40), ("统一社会信用代码/纳税人识别号：91440300MA5DE8XY2K", 90),
+            ("方", 660), ("统一社会信用代码/纳税人识别号：91110302562134916R", 710),
+        ],
+        [("信", 40), ("信", 660)],
+        [("息", 40), ("息", 660)],
+        [
+            ("项目名称", 60), ("规格型号", 420), ("单位", 540), ("数量", 620), ("单价", 700), ("金额", 840),
+            ("税率/征收率", 940), ("税额", 1100),
+        ],
+        [
+            ("*计算机配套产品*鼠标", 60), ("M720", 420), ("个", 540), ("1", 620), ("265.49", 700), ("265.49", 840),
+            ("13%", 960), ("34.51", 1100),
+        ],
+        [("合", 60), ("计", 200), ("¥265.49", 840), ("¥34.51", 1100)],
+        [("价税合计（大写）", 60), ("⊗叁佰圆整", 320), ("（小写）¥300.00", 860)],
+        [("开票人：张三", 60)],
+    ]  # fmt: skip
+    expected = {
+        "发票号码": "24442000000123456789",
+        "开票日期": "2024-03-15",
+        "购买方名称": "深圳市购机汇网络有限公司",
+        "购买方纳税人识别号": "91440300MA5DE8XY2K",
+        "销售方名称": "北京京东世纪信息技术有限公司",
+        "销售方纳税人识别号": "91110302562134916R",
+        "税率": "13%",
+        "合计金额": "265.49",
+        "合计税额": "34.51",
+        "价税合计（小写）": "300.00",
+    }
+    document = make_document(rows, width=1300, ascii_width=12)
+    result = Extractor(LEARNED).run_document(document, load_schema(fields=",".join(expected)))
+    assert {name: result.fields[name].value for name in expected} == expected
+    template = Extractor(LEARNED).run_document(document, load_schema(template="vat_invoice"))
+    assert template.fields["发票代码"].value is None  # not printed on a fully digital invoice
+
+
+def test_an_electronic_railway_ticket_asked_by_printed_names() -> None:
+    """The railway e-ticket invoice (the generator's held-out ticket layout), its stations printed 北京南 | 站."""
+    rows = [
+        [("电子发票（铁路电子客票）", 400), ("发票号码：24119000000012345678", 860)],
+        [("开票日期：2024年05月02日", 860)],
+        [("北京南", 120), ("站", 280), ("G11", 520), ("上海虹桥", 760), ("站", 960)],
+        [("Beijingnan", 120), ("Shanghaihongqiao", 760)],
+        [("2024年05月01日 08:00开", 60), ("05车12F号", 560), ("二等座", 820)],
+        [("票价：", 60), ("￥553.00", 160)],
+        [("3201231990****1234", 60), ("张三", 400)],
+        [("电子客票号：1234567890123456789012", 60)],
+        [("购买方名称：张三", 60), ("统一社会信用代码：", 600)],
+    ]
+    expected = {
+        "发票号码": "24119000000012345678",
+        "开票日期": "2024-05-02",
+        "车次": "G11",
+        "出发站": "北京南站",
+        "到达站": "上海虹桥站",
+        "出发日期": "2024-05-01",
+        "出发时间": "08:00",
+        "座位号": "05车12F号",
+        "票价": "553.00",
+        "席别": "二等座",
+        "乘客姓名": "张三",
+    }
+    document = make_document(rows, width=1200, ascii_width=12)
+    result = Extractor(LEARNED).run_document(document, load_schema(fields=",".join(expected)))
+    assert {name: result.fields[name].value for name in expected} == expected
+
+
 def test_other_fields_aliases_tell_whose_key_a_line_is() -> None:
     """With 金额 (printed 合计金额) and 税额 asked, a value after 合计金额 reads as the other field's for 税额."""
     document = make_document([[("合计金额（小写）：¥2075.01", 40)], [("校验码：33410 74583", 40)]])
