@@ -154,3 +154,27 @@ def test_ground_truth_document_of_shared_sets() -> None:
     assert "SYL ROASTED DELIGHTS SDN. BHD." in sroie.to_text()
     funsd = ground_truth_document(SHARED / "funsd" / "images" / "0000971160.png")
     assert any(line.text == "Suggestion:" for line in funsd.pages[0].lines)
+
+
+def test_a_first_ocr_read_equals_the_cached_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OCR cache rounds boxes and confidences: the first read returns the document as cached, so training
+    from nothing gives the same rows (and model) as training from a warm cache."""
+    from chatocr import pipeline
+    from chatocr.document import Document, Line, Page, box_from_rect
+    from chatocr.eval.ocr_cache import cached_ocr
+
+    calls = []
+
+    def fake_ocr(source: str, options: object, name: str | None = None) -> Document:
+        calls.append(source)
+        line = Line(text="TOTAL 9.00", box=box_from_rect(10.123, 20.456, 80.789, 30.01), confidence=0.987654321)
+        return Document(file=name, pages=[Page(page=1, width=100, height=50, lines=[line])])
+
+    monkeypatch.setattr(pipeline, "run_ocr", fake_ocr)
+    image = tmp_path / "r.png"
+    Image.new("RGB", (100, 50), "white").save(image)
+    first, _ = cached_ocr("set", "r", image, root=tmp_path / "cache")
+    second, _ = cached_ocr("set", "r", image, root=tmp_path / "cache")
+    assert len(calls) == 1
+    assert first == second
+    assert first.pages[0].lines[0].confidence == 0.9877

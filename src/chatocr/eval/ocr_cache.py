@@ -49,5 +49,8 @@ def cached_ocr(
     doc = run_ocr(str(image), options or OcrOptions(), name=image.name)
     seconds = time.perf_counter() - started
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({**doc.export(), "seconds": seconds}, ensure_ascii=False))
-    return doc, seconds
+    record = doc.export()
+    atomic_write_text(path, json.dumps({**record, "seconds": seconds}, ensure_ascii=False))
+    # The document as the cache holds it (boxes and confidences rounded): the first read is what every later
+    # read returns, so a model trained from nothing equals one trained from a warm cache.
+    return Document.model_validate(record), seconds
