@@ -280,8 +280,8 @@ def render(report: dict[str, Any]) -> str:
         "- Training (`chatocr finetune reader`, recipe `reader_recipes/reader.yaml`): SROIE training receipts, "
         "XFUND zh and FUNSD forms, 75 WildReceipt photos (ground-truth lines and chatocr's own OCR), "
         "1,600 synthetic documents of ten kinds; "
-        "6 to 8 minutes on 2 cores once the training images' OCR is cached (3 once their feature rows are too); "
-        "from nothing (synthetic rendering and the first OCR of every training image included) 26.5 minutes.",
+        "6 to 10 minutes on 2 cores once the training images' OCR is cached (3 once their feature rows are too); "
+        "from nothing (synthetic rendering and the first OCR of every training image included) 28.5 minutes.",
         "- Fields asked: sroie `company,date,address,total` by name; wildreceipt its label keys; xfund_zh and funsd "
         "each form's printed question text; synth its template; synth_photo its template or printed keys; "
         "synth_vat eleven printed names.",
