@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chatocr.data.synth import fonts, values, words
-from chatocr.data.synth.canvas import Canvas, Run, run
+from chatocr.data.synth.canvas import Canvas, run
 from chatocr.data.synth.kinds import DocKind, RenderRequest
 
 FIELDS = ("车次", "出发站", "到达站", "出发日期", "出发时间", "座位号", "席别", "票价", "乘客姓名")
@@ -119,8 +119,8 @@ def _stations_block(
             ("到达站", destination, right - zhan - gap - canvas.text_width(destination[:-1], big)),
         ):
             # Two lines, one label: the field's value is the whole name, its boxes both pieces.
-            drawn = canvas.runs((x, y), [Run(name[:-1], [(field, name)], printed=name)], big)
-            canvas.runs((drawn[2] + gap, y), [Run("站", [(field, name)], printed=name)], big)
+            drawn = canvas.runs((x, y), [run(name[:-1], field, name, printed=name)], big)
+            canvas.runs((drawn[2] + gap, y), [run("站", field, name, printed=name)], big)
     else:
         canvas.text((left, y), origin, big, name="出发站")
         canvas.text((right, y), destination, big, align="right", name="到达站")
