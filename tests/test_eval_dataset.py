@@ -178,3 +178,28 @@ def test_a_first_ocr_read_equals_the_cached_one(tmp_path: Path, monkeypatch: pyt
     assert len(calls) == 1
     assert first == second
     assert first.pages[0].lines[0].confidence == 0.9877
+
+
+def test_an_image_regenerated_under_the_same_id_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A synthetic set regenerated with other code keeps its ids: the cache must not hand back the old
+    image's OCR, and reads the same bytes only once."""
+    from chatocr import pipeline
+    from chatocr.document import Document, Line, Page, box_from_rect
+    from chatocr.eval.ocr_cache import cached_ocr
+
+    calls = []
+
+    def fake_ocr(source: str, options: object, name: str | None = None) -> Document:
+        calls.append(source)
+        width = Image.open(source).width
+        line = Line(text=f"WIDTH {width}", box=box_from_rect(1, 1, 20, 10), confidence=0.9)
+        return Document(file=name, pages=[Page(page=1, width=width, height=50, lines=[line])])
+
+    monkeypatch.setattr(pipeline, "run_ocr", fake_ocr)
+    image = tmp_path / "r.png"
+    Image.new("RGB", (100, 50), "white").save(image)
+    assert cached_ocr("set", "r", image, root=tmp_path / "cache")[0].pages[0].lines[0].text == "WIDTH 100"
+    Image.new("RGB", (120, 50), "white").save(image)
+    assert cached_ocr("set", "r", image, root=tmp_path / "cache")[0].pages[0].lines[0].text == "WIDTH 120"
+    assert cached_ocr("set", "r", image, root=tmp_path / "cache")[0].pages[0].lines[0].text == "WIDTH 120"
+    assert len(calls) == 2

@@ -3,7 +3,8 @@
 OCR is by far the slowest stage; evaluation runs and training re-read the same images many
 times.  A cache entry is ``<root>/<dataset>-<fingerprint>/<id>.json`` (a Document export plus
 the seconds it took), where the fingerprint hashes the OCR settings that change the output, so
-results made under other settings are never reused.  Entries are written atomically.
+results made under other settings are never reused, and each entry keeps the SHA-1 of the image it
+was made from, so an image regenerated under the same id is read again.  Entries are written atomically.
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ def cached_ocr(
 ) -> tuple[Document, float]:
     """The document's OCR and the seconds it took when it was first run (run now when not cached)."""
     path = cache_path(dataset, doc_id, root, options)
+    digest = hashlib.sha1(image.read_bytes()).hexdigest()
     if path.is_file():
         record = json.loads(path.read_text(encoding="utf-8"))
         seconds = float(record.pop("seconds", 0.0))
-        return Document.model_validate(record), seconds
+        # A regenerated synthetic image keeps its id: an entry made from other bytes is read again.
+        # (Entries written before the digest was kept carry none and are trusted.)
+        if record.pop("image_sha1", digest) == digest:
+            return Document.model_validate(record), seconds
     from chatocr.pipeline import run_ocr
 
     started = time.perf_counter()
@@ -50,7 +55,7 @@ def cached_ocr(
     seconds = time.perf_counter() - started
     path.parent.mkdir(parents=True, exist_ok=True)
     record = doc.export()
-    atomic_write_text(path, json.dumps({**record, "seconds": seconds}, ensure_ascii=False))
+    atomic_write_text(path, json.dumps({**record, "seconds": seconds, "image_sha1": digest}, ensure_ascii=False))
     # The document as the cache holds it (boxes and confidences rounded): the first read is what every later
     # read returns, so a model trained from nothing equals one trained from a warm cache.
     return Document.model_validate(record), seconds
