@@ -89,7 +89,7 @@ def test_plan_respects_layout_split_and_language() -> None:
     assert {(d.kind, d.layout) for d in heldout}.isdisjoint({(d.kind, d.layout) for d in train})
     assert {d.lang for d in heldout} == {"zh"}
     english = plan(6, 1, "all", "all", "en")
-    assert {d.kind for d in english} == {"receipt", "kv_form", "english_invoice"}
+    assert {d.kind for d in english} == {"receipt", "kv_form", "english_invoice", "till_receipt"}
     assert {d.lang for d in english} == {"en"}
     assert {d.kind for d in heldout} == {k.name for k in kinds().values() if "zh" in k.languages}
 
@@ -374,6 +374,28 @@ def test_synthesize_writes_dataset_layout_and_resumes(tmp_path: Path) -> None:
     assert (out / "images" / "certificate_00000.jpg").stat().st_mtime_ns == before
     with pytest.raises(OptionsError, match="other settings"):
         synthesize(out, n=5, seed=12, kinds="certificate,receipt", degrade="none")
+
+
+@needs_fonts
+def test_rendering_in_several_processes_writes_the_same_files(tmp_path: Path) -> None:
+    one = synthesize(tmp_path / "one", n=5, seed=3, kinds="till_receipt,receipt", degrade="mild")
+    progress: list[tuple[str, bool]] = []
+    two = synthesize(
+        tmp_path / "two",
+        n=5,
+        seed=3,
+        kinds="till_receipt,receipt",
+        degrade="mild",
+        workers=2,
+        on_progress=lambda doc, written: progress.append((doc.id, written)),
+    )
+    assert (one.written, two.written) == (5, 5) and [written for _, written in progress] == [True] * 5
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert len(files) == 5 * 5 + 2
+    for name in files:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    again = synthesize(tmp_path / "two", n=6, seed=3, kinds="till_receipt,receipt", degrade="mild", workers=2)
+    assert (again.written, again.skipped) == (1, 5)
 
 
 @needs_fonts

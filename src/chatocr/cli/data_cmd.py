@@ -27,7 +27,7 @@ def synth(
         str,
         typer.Option(
             help="comma list of certificate, vat_invoice, train_ticket, business_license, receipt, kv_form, "
-            "taxi_receipt, bank_slip, english_invoice, id_card, medical_receipt, contract; or all"
+            "taxi_receipt, bank_slip, english_invoice, id_card, medical_receipt, contract, till_receipt; or all"
         ),
     ] = "all",
     n: Annotated[int, typer.Option("--n", "-n", help="number of documents")] = 200,
@@ -39,6 +39,9 @@ def synth(
     lang: Annotated[
         str, typer.Option(help="zh, en or all (receipts and key-value forms come in both, English invoices in en)")
     ] = "all",
+    workers: Annotated[
+        int, typer.Option(min=1, help="processes rendering documents (the files are the same for any number)")
+    ] = 1,
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
 ) -> None:
     """Generate synthetic documents with labels, absent fields and box metadata (resumable)."""
@@ -55,7 +58,15 @@ def synth(
                 bar.update(task, advance=1, description=f"synth {getattr(planned, 'id', '')}")
 
             summary = synthesize(
-                out, n=n, seed=seed, kinds=kinds, layouts=layouts, degrade=degrade, lang=lang, on_progress=advance
+                out,
+                n=n,
+                seed=seed,
+                kinds=kinds,
+                layouts=layouts,
+                degrade=degrade,
+                lang=lang,
+                on_progress=advance,
+                workers=workers,
             )
     except ChatOCRError as exc:
         raise fail(exc) from None

@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -161,7 +162,8 @@ def training_items(source: Source) -> list[DatasetItem]:
     if source.kind == "synth":
         from chatocr.data.synth import synthesize
 
-        synthesize(source.path, **(source.synth or {}))
+        # Rendering is one core's work per document: every core renders (the files do not depend on it).
+        synthesize(source.path, **(source.synth or {}), workers=os.cpu_count() or 1)
     if not source.path.is_dir():
         raise DatasetError(f"training source {source.name}: no folder {source.path}")
     dataset = load_dataset(source.path)

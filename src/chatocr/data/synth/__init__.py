@@ -1,6 +1,6 @@
 """Synthetic Chinese and English documents with ground truth (``chatocr data synth``).
 
-Twelve kinds, each with several layouts; the last layout of each kind is held out from
+Thirteen kinds, each with several layouts; the last layout of each kind is held out from
 training, so a development set can use layouts the model never saw:
 
 ====================  ==========================================  ===================================
@@ -18,10 +18,13 @@ english_invoice (en)  classic, modern, boxed                      none: Invoice 
 id_card               card, copy, portrait                        none: 姓名, 出生, 住址, 公民身份号码, ...
 medical_receipt       ruled, thermal, electronic                  none: 票据号码, 交款人, 西药费, 合计, ...
 contract              title_block, table, side_by_side            none: 合同编号, 甲方, 乙方, 合同金额, ...
+till_receipt (en)     till, check, pump                           none: a user's names (Store name, Tax)
 ====================  ==========================================  ===================================
 
 A kind without a template labels the keys it prints, as printed (the key names vary from
-document to document among their synonyms), and a key or two it does not print as absent.
+document to document among their synonyms), and a key or two it does not print as absent; till
+receipts, whose store name and address have no printed key, label each field under one of the
+names a user asks it by.
 
 Pages are drawn with PIL and the Debian CJK fonts, then degraded (``none``, ``mild``,
 ``strong``: skew, perspective, 90/180-degree turns, blur, noise, JPEG, red seals over

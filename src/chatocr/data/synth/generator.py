@@ -15,7 +15,7 @@ from chatocr.data.synth.fonts import font_book
 from chatocr.data.synth.kinds import DocKind, RenderRequest, all_kinds
 from chatocr.errors import OptionsError
 
-GENERATOR_VERSION = 15  # bump when the same seed would give different documents
+GENERATOR_VERSION = 16  # bump when the same seed would give different documents
 LAYOUT_SPLITS = ("train", "heldout", "all")
 LANGS = ("zh", "en", "all")
 
@@ -75,7 +75,7 @@ def resolve_kinds(names: str | list[str] | None, lang: str = "all") -> list[DocK
     if not selected:
         raise OptionsError(
             f"none of the kinds {', '.join(wanted)} has {lang!r} documents",
-            hint="receipts and kv_form come in en and zh, english_invoice in en; the other kinds are zh",
+            hint="receipts and kv_form come in en and zh, english_invoice and till_receipt in en; the rest in zh",
         )
     return selected
 

@@ -18,8 +18,11 @@ complete documents.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,11 +104,13 @@ def synthesize(
     degrade: str = "mild",
     lang: str = "all",
     on_progress: Callable[[PlannedDoc, bool], None] | None = None,
+    workers: int = 1,
 ) -> SynthSummary:
     """Generate ``n`` documents into ``out``; documents already complete there are skipped.
 
     ``on_progress(planned, written)`` is called after each document (``written`` is False
-    for a skipped one).
+    for a skipped one).  ``workers`` > 1 renders in that many processes; every document has its
+    own seed, so the files are the same either way.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -132,6 +137,7 @@ def synthesize(
     written = skipped = 0
     by_kind: dict[str, int] = {}
     by_layout: dict[str, int] = {}
+    todo: list[PlannedDoc] = []
     for doc in planned:
         by_kind[doc.kind] = by_kind.get(doc.kind, 0) + 1
         layout_id = f"{doc.kind}/{doc.layout}"
@@ -140,9 +146,27 @@ def synthesize(
             skipped += 1
             if on_progress:
                 on_progress(doc, False)
-            continue
-        write_document(out, render(doc, degrade))
+        else:
+            todo.append(doc)
+    for doc in _render_all(out, todo, degrade, workers):
         written += 1
         if on_progress:
             on_progress(doc, True)
     return SynthSummary(out, written, skipped, by_kind, by_layout)
+
+
+def _render_and_write(out: Path, degrade: str, doc: PlannedDoc) -> PlannedDoc:
+    write_document(out, render(doc, degrade))
+    return doc
+
+
+def _render_all(out: Path, todo: list[PlannedDoc], degrade: str, workers: int) -> Iterator[PlannedDoc]:
+    """Render and write each document, yielding it once its files are complete, in plan order."""
+    if workers <= 1 or len(todo) < 2:
+        for doc in todo:
+            yield _render_and_write(out, degrade, doc)
+        return
+    # Spawned, not forked: the caller (reader training) may already run thread pools that a fork would copy.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(functools.partial(_render_and_write, out, degrade), todo, chunksize=4)

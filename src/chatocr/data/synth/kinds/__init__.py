@@ -115,6 +115,7 @@ def all_kinds() -> dict[str, DocKind]:
         "id_card",
         "medical_receipt",
         "contract",
+        "till_receipt",
     ]
     kinds: list[DocKind] = [importlib.import_module(f"chatocr.data.synth.kinds.{m}").KIND for m in modules]
     return {k.name: k for k in kinds}
