@@ -122,7 +122,7 @@ AU_STREETS = ["George St", "King St", "Pacific Hwy", "Beach Rd", "Station St"]
 AU_SUBURBS = [("Parramatta", "NSW", "2150"), ("Fitzroy", "VIC", "3065"), ("Toowong", "QLD", "4066")]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-# What a user calls each field (one is chosen per receipt) and the keys a receipt prints for it.
+# What a user calls each field: one of these names is chosen per receipt (the printed keys follow below).
 USER_NAMES = {
     "store": ("Store name", "Merchant", "Store", "Shop name", "Merchant name"),
     "address": ("Address", "Store address", "Merchant address"),
@@ -366,7 +366,7 @@ def _totals(
     key_x: float,
     rng: random.Random,
 ) -> float:
-    rows: list[tuple[str, Decimal, str | None, fonts.ImageFont.FreeTypeFont]] = []
+    rows: list[tuple[str, Decimal, str, fonts.ImageFont.FreeTypeFont]] = []
     if "subtotal" in sale.printed:
         rows.append((sale.subtotal_key, sale.subtotal, "subtotal", font))
     if "tax" in sale.printed:
@@ -382,7 +382,7 @@ def _totals(
             _money(sale, amount, symbol),
             row_font,
             align="right",
-            name=names[field_id] if field_id else None,
+            name=names[field_id],
             value=values.amount_label(amount),
         )
         y += row_font.size * 1.5
