@@ -543,6 +543,8 @@ def test_shipped_manifest_says_what_it_was_trained_on() -> None:
     sources = manifest["training"]["sources"]
     assert sources["sroie_train"]["excluded_ids"] >= 98  # the SROIE development receipts
     assert sources["xfund_zh"]["holdout_first"] == 40
+    assert sources["sroie_train"]["ocr"] == "both" and sources["synth"]["ocr"] == "gt"
+    assert sources["synth_till"]["real_limit"] == 100
     assert 0.0 < manifest["threshold"] < 1.0
 
 

@@ -666,6 +666,10 @@ def train_reader(
                     "path": s.path.name if s.kind != "synth" else f"chatocr data synth {s.synth}",
                     "holdout_first": s.holdout_first,
                     "excluded_ids": len(s.exclude_ids),
+                    # Which lines the documents were read from: their ground truth, chatocr's OCR, or both
+                    # (the OCR for the first real_limit documents only, when set).
+                    "ocr": s.ocr,
+                    "real_limit": s.real_limit,
                     "weight": s.weight,
                     **summary[s.name],
                 }
