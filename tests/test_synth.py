@@ -339,6 +339,51 @@ def test_open_kinds_vary_their_key_names_and_keep_values_consistent() -> None:
     assert len(names["medical_receipt"]) > 16 and len(names["contract"]) > 12
 
 
+@needs_fonts
+@pytest.mark.parametrize("layout", kinds()["till_receipt"].layouts)
+def test_till_receipts_are_asked_by_user_names_and_add_up(layout: str) -> None:
+    """Every labelled value is printed, under a user's name for the field or the key printed before it; the
+    amounts add up; dates and times are labelled as printed; a field asked absent is not on the receipt."""
+    from decimal import Decimal
+
+    from chatocr.data.synth.kinds.till_receipt import REGIONS, SUBTOTAL_KEYS, TOTAL_KEYS, USER_NAMES
+
+    user_names = {name: field for field, names in USER_NAMES.items() for name in names}
+    printed_keys = {
+        **{key: "subtotal" for key in SUBTOTAL_KEYS},
+        **{key: "tax" for region in REGIONS for key in region.tax_keys},
+        **{key: "total" for key in TOTAL_KEYS},
+    }
+    asked: set[str] = set()
+    for seed in range(8):
+        doc = render_one("till_receipt", layout, seed=seed, lang="en", degrade="none")
+        lines = [line["text"] for line in doc.meta["lines"]]
+        page = _compact("".join(lines))
+        assert min(doc.image.size) >= 700 and max(doc.image.size) >= 1000
+        by_field: dict[str, str] = {}
+        for name, value in doc.labels.items():
+            printed = doc.meta["fields"][name]["printed"]
+            assert value and _compact(printed) in page, (name, printed)
+            field = user_names.get(name)
+            if field is None:  # asked by the printed key: the key starts the line of its amount
+                assert any(line.upper().startswith(name.upper()) for line in lines), name
+                field = printed_keys[name]
+            assert field not in by_field, (field, doc.labels)
+            by_field[field] = value
+            asked.add(name)
+        assert {"store", "address", "date", "time", "total"} <= set(by_field), by_field
+        assert any(by_field["date"] in line for line in lines)  # as printed, not reordered
+        assert any(by_field["time"] in line for line in lines)
+        if "subtotal" in by_field:
+            charged = sum(Decimal(by_field.get(f, "0")) for f in ("subtotal", "tax", "tip"))
+            assert charged == Decimal(by_field["total"]), by_field
+        assert 1 <= len(doc.absent) <= 2 and not set(doc.absent) & set(doc.labels)
+        for name in doc.absent:
+            assert user_names.get(name) not in by_field
+            assert not any(line.startswith(name) for line in lines), name
+    assert len(asked) > 12  # the names vary from receipt to receipt
+
+
 def test_missing_fonts_raise_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fonts, "_installed_files", lambda: {})
     with pytest.raises(MissingDependencyError, match="CJK"):

@@ -157,12 +157,16 @@ class Sale:
     subtotal: Decimal
     tax: Decimal
     tip: Decimal
-    total: Decimal
     tax_key: str
     subtotal_key: str
     total_key: str
     tip_key: str
     printed: set[str] = field(default_factory=set)  # optional fields the receipt prints
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer pays: the subtotal and whichever of tax and tip the receipt charges."""
+        return self.subtotal + (self.tax if "tax" in self.printed else 0) + (self.tip if "tip" in self.printed else 0)
 
 
 def _store_name(rng: random.Random) -> list[str]:
@@ -254,7 +258,6 @@ def sample(rng: random.Random) -> Sale:
     printed = {
         name for name, p in (("phone", 0.8), ("subtotal", 0.85), ("tax", 0.85), ("tip", 0.25)) if rng.random() < p
     }
-    total = subtotal + (tax if "tax" in printed else 0) + (tip if "tip" in printed else 0)
     return Sale(
         region=region,
         store=_store_name(rng),
@@ -271,7 +274,6 @@ def sample(rng: random.Random) -> Sale:
         subtotal=subtotal,
         tax=tax,
         tip=tip,
-        total=total,
         tax_key=rng.choice(region.tax_keys),
         subtotal_key=rng.choice(SUBTOTAL_KEYS),
         total_key=rng.choice(TOTAL_KEYS),
@@ -443,9 +445,8 @@ def render_check(req: RenderRequest) -> Canvas:
     """A restaurant check: server, table and guests under the header, a tip line, a signature line."""
     rng = req.rng
     sale = sample(rng)
-    if rng.random() < 0.3:  # checks print a tip more often than tills
+    if rng.random() < 0.3:  # checks print a tip more often than tills (the total then includes it)
         sale.printed.add("tip")
-    sale.total = sale.subtotal + (sale.tax if "tax" in sale.printed else 0) + (sale.tip if "tip" in sale.printed else 0)
     names = Names(rng, sale)
     canvas = Canvas(WIDTH, 3000)
     y = _header(canvas, req, sale, names, 60.0, "center")
