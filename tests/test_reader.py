@@ -19,7 +19,7 @@ from chatocr.eval.matching import MatchOptions, tolerant_match
 from chatocr.extract import Extractor
 from chatocr.extract.candidates import DocView
 from chatocr.extract.extractor import one_field_per_value, stage_read
-from chatocr.extract.features import FEATURES, DocFeatures, field_rows, spaced_keys, squash
+from chatocr.extract.features import FEATURES, DocFeatures, field_rows, occurrence_of, spaced_keys, squash
 from chatocr.extract.proposals import GENERATORS, document_proposals
 from chatocr.extract.reader import LearnedReader, ReaderAnswer, ReaderModelWarning, default_model_dir
 from chatocr.extract.value_kinds import CLASSES, fit_value_kinds
@@ -649,3 +649,59 @@ def test_cached_training_rows_are_keyed_by_the_code_that_computes_them(monkeypat
     assert "chatocr.fields.lexicon" in reader_train.ROW_MODULES
     monkeypatch.setattr(reader_train, "code_digest", lambda: "edited")
     assert reader_train._cache_key(source, seed=1) != before
+
+
+def test_printed_field_names_are_learned_as_keys(tmp_path: Path) -> None:
+    """The value-kind model's "key" class is learned from the lines that print a labelled field's name (a form's
+    question, "发票号码"), so the reader can tell a neighbouring question from an answer for names it never saw."""
+    from chatocr.finetune.reader_train import Source, value_kind_examples
+
+    forms = Source(name="forms", path=tmp_path / "forms", kind="synth", synth={"n": 6, "seed": 5, "kinds": ["kv_form"]})
+    folds = value_kind_examples(forms, seed=0)
+    examples = [pair for fold in folds for pair in fold]
+    keys = [text for text, kind in examples if kind == "key"]
+    assert len(keys) >= 6
+    labelled = set()
+    for label_file in (tmp_path / "forms" / "labels").glob("*.json"):
+        labelled |= {squash(occurrence_of(name)[0]) for name in json.loads(label_file.read_text(encoding="utf-8"))}
+    assert all(squash(text) in labelled for text in keys)
+
+    model = fit_value_kinds(
+        [*examples, *((t, "none") for t in ["THANK YOU", "PAGE 1", "COPY"] * 4)],
+    )
+    p = model.probabilities(keys[:3])
+    assert (p.argmax(axis=1) == CLASSES.index("key")).all()
+
+
+def test_a_value_kind_model_of_fewer_classes_still_loads(tmp_path: Path) -> None:
+    """A value-kind file written before the "key" class existed loads; the class it lacks is never predicted."""
+    from chatocr.extract.value_kinds import BUCKETS, ValueKindModel
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "old.npz"
+    np.savez(path, weights=rng.normal(size=(BUCKETS, len(CLASSES) - 1)), bias=np.zeros(len(CLASSES) - 1))
+    model = ValueKindModel.load(path)
+    assert model is not None
+    p = model.probabilities(["姓名", "NO. 8 JALAN KLANG"])
+    assert p.shape == (2, len(CLASSES)) and np.allclose(p.sum(axis=1), 1.0)
+    assert (p[:, CLASSES.index("key")] < 1e-3).all()
+
+
+def test_prediction_early_stopping_keeps_every_fields_best_proposal() -> None:
+    """The reader stops adding trees for a proposal that is plainly right or wrong (LightGBM's prediction early
+    stopping): every field's best proposal, and its probability, are those of the full trees."""
+    reader = LearnedReader()
+    stopped = 0
+    for kind, layout, seed in [("vat_invoice", "roll", 1), ("train_ticket", "eticket", 3), ("certificate", "table", 2)]:
+        document, _ = synth_document(kind, layout, seed)
+        fields = load_schema(template=kind).fields
+        doc = DocFeatures.build(DocView(document), kinds=reader.value_kinds)
+        for spec in fields:
+            matrix = field_rows(doc, spec, fields).matrix
+            if not matrix.shape[0]:
+                continue
+            early, full = reader.scores(matrix), np.asarray(reader.booster.predict(matrix, num_threads=1))
+            assert int(np.argmax(early)) == int(np.argmax(full))
+            assert abs(float(early.max()) - float(full.max())) < 1e-3
+            stopped += int((early != full).sum())
+    assert stopped > 0  # proposals did stop early: their scores are those of fewer trees

@@ -34,7 +34,7 @@ from chatocr.extract.value_kinds import CLASSES, ValueKindModel, coarse_kind
 from chatocr.fields.lexicon import KINDS, PRINTED_KEYS, kind_of, language_parts, readable_alias
 from chatocr.fields.spec import FieldSpec
 
-FEATURES_VERSION = 16
+FEATURES_VERSION = 17
 
 BASE_FEATURES = [
     "log_len", "digit_frac", "alpha_frac", "cjk_frac", "upper_frac", "n_words",
@@ -56,7 +56,7 @@ FIELD_FEATURES = [
     "value_is_other_field", "key_is_other_field", "own_minus_other_key",
     "key_gap", "cover_gap", "region_gap", "doc_key_max",
     "sim_column", "sim_row", "table_cover", "column_in_name", "row_in_name",
-    "kind_prob", "none_prob",
+    "kind_prob", "none_prob", "key_prob", "neighbour_key_prob",
 ]  # fmt: skip
 FEATURES = BASE_FEATURES + FIELD_FEATURES
 CATEGORICAL = ["typed_kind", "field_kind", "best_relation", "rule_source"]
@@ -168,6 +168,7 @@ class LineTable:
     middles: np.ndarray
     line_widths: np.ndarray
     around: dict[int, tuple[str, int, int, str]]  # line index -> its surroundings, filled as they are read
+    key_probs: np.ndarray | None = None  # how much each line reads as a printed key (value_kinds), once read
 
     @classmethod
     def of(cls, view: DocView) -> LineTable:
@@ -285,6 +286,18 @@ class DocFeatures:
     def line_inline_keys(self) -> list[str]:
         """The squashed key part of each "key: value" line ("" when none)."""
         return self.lines_table.inline_keys
+
+    def line_key_probs(self) -> np.ndarray:
+        """How much each line of the document reads as a printed key (value_kinds' "key"), read once."""
+        table_ = self.lines_table
+        if table_.key_probs is None:
+            texts = [ln.text for ln in self.view.lines]
+            table_.key_probs = (
+                self.kinds.probabilities(texts)[:, CLASSES.index("key")]
+                if self.kinds is not None and texts
+                else np.zeros(len(texts))
+            )
+        return table_.key_probs
 
     @property
     def printed_lines(self) -> list[_PrintedLine]:
@@ -683,6 +696,10 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             _pick(as_key_r, doc.column_ids), _pick(as_key_r, doc.row_ids), table_cover,
             _within_names(names, doc.line_keys, doc.column_ids), _within_names(names, doc.line_keys, doc.row_ids),
             doc.kind_probs[:, CLASSES.index(coarse_kind(spec))], doc.kind_probs[:, 0],
+            # Whether the proposal reads as a printed key itself (a neighbouring question, not its answer),
+            # and whether the line to its left or above does (it sits where some field's value is printed).
+            doc.kind_probs[:, CLASSES.index("key")],
+            np.maximum(_pick(doc.line_key_probs(), doc.left_ids), _pick(doc.line_key_probs(), doc.above_ids)),
         ]
     )  # fmt: skip
     matrix = np.hstack([doc.base, field_part]) if n else np.zeros((0, len(FEATURES)))

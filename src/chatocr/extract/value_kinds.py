@@ -1,7 +1,8 @@
 """What a printed text looks like, learned from labelled values: an address, a company, a person...
 
 A linear model over hashed character n-grams gives, for any text, the probability of each coarse value
-kind, or of being no field's value at all.  The reader uses the probability of the asked field's kind
+kind, of being a printed key (a form's question, the label before a value), or of being no field's value at
+all.  The reader uses the probability of the asked field's kind
 as a feature, so "NO. 106, HIGH STREET, 40000 SHAH ALAM" reads as an address wherever it is printed,
 without a list of address words.  The weights are learned by `chatocr finetune reader` from the training
 sources' labels (and their other lines as "none") and ship next to the reader model.
@@ -21,7 +22,8 @@ from chatocr.fields.lexicon import kind_of
 from chatocr.fields.spec import FieldSpec
 
 VALUE_KINDS_FILE = "value_kinds.npz"
-# The coarse kinds a value is classed into; "none" is text that answers no labelled field.
+# The coarse kinds a value is classed into; "none" is text that answers no labelled field; "key" is a printed
+# field name (a line that reads as one of the document's labelled fields' names: 姓名, "Date:", 发票号码).
 COARSE = {
     "address": "address",
     "company": "company",
@@ -37,7 +39,7 @@ COARSE = {
     "id_card": "code",
     "train_no": "code",
 }
-CLASSES = ["none", "text", "address", "company", "person", "phone", "date", "amount", "time", "code"]
+CLASSES = ["none", "text", "address", "company", "person", "phone", "date", "amount", "time", "code", "key"]
 BUCKETS = 1 << 15
 _SPACE = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
@@ -71,7 +73,12 @@ class ValueKindModel:
         if not path.is_file():
             return None
         with np.load(path) as data:
-            return cls(data["weights"], data["bias"])
+            weights, bias = data["weights"], data["bias"]
+        missing = len(CLASSES) - weights.shape[1]
+        if missing > 0:  # a model of fewer classes (an older one): the classes it lacks are never predicted
+            weights = np.hstack([weights, np.zeros((weights.shape[0], missing), dtype=weights.dtype)])
+            bias = np.concatenate([bias, np.full(missing, -10.0, dtype=bias.dtype)])
+        return cls(weights, bias)
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp.npz")

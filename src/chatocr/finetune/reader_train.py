@@ -36,10 +36,19 @@ from chatocr.eval.dataset import DatasetItem, ground_truth_document, load_datase
 from chatocr.eval.matching import MatchOptions, tolerant_match
 from chatocr.extract.candidates import DocView
 from chatocr.extract.extractor import acceptable
-from chatocr.extract.features import CATEGORICAL, FEATURES, FEATURES_VERSION, DocFeatures, field_rows
+from chatocr.extract.features import (
+    CATEGORICAL,
+    FEATURES,
+    FEATURES_VERSION,
+    DocFeatures,
+    field_rows,
+    occurrence_of,
+    squash,
+)
 from chatocr.extract.normalize import normalize_value
 from chatocr.extract.proposals import PROPOSALS_VERSION
 from chatocr.extract.reader import (
+    EARLY_STOP,
     MANIFEST_FILE,
     MODEL_FILE,
     RANKING_OBJECTIVES,
@@ -451,8 +460,9 @@ NONE_LINES_PER_DOCUMENT = 15
 
 
 def value_kind_examples(source: Source, seed: int) -> list[list[tuple[str, str]]]:
-    """(text, coarse kind) pairs of one source per fold: every label value under its field's kind, and up
-    to NONE_LINES_PER_DOCUMENT other ground-truth lines of the document as "none"."""
+    """(text, coarse kind) pairs of one source per fold: every label value under its field's kind, the
+    ground-truth lines that print a labelled field's name as "key", and up to NONE_LINES_PER_DOCUMENT other
+    lines of the document as "none"."""
     rng = random.Random(seed)
     folds: list[list[tuple[str, str]]] = [[], []]
     for item in training_items(source):
@@ -468,7 +478,10 @@ def value_kind_examples(source: Source, seed: int) -> list[list[tuple[str, str]]
             lines = [ln.text.strip() for page in ground_truth_document(item.image).pages for ln in page.lines]
         except DatasetError:
             continue
-        others = [t for t in lines if t and not any(t in v or v in t for v in labels)]
+        names = {squash(occurrence_of(key)[0]) for key in item.labels} - {""}
+        printed_names = [t for t in dict.fromkeys(lines) if squash(t) in names]
+        out.extend((t, "key") for t in printed_names)
+        others = [t for t in lines if t and t not in printed_names and not any(t in v or v in t for v in labels)]
         out.extend((t, "none") for t in rng.sample(others, min(len(others), NONE_LINES_PER_DOCUMENT)))
     return folds
 
@@ -640,7 +653,7 @@ def train_reader(
     booster = lgb.train(params, train_set, num_boost_round=recipe.rounds)
     # Calibrate on what the reader meets in use: chatocr's OCR, where the recipe provides it.
     cal_rows = calib & real if (calib & real).any() else calib
-    scores = np.asarray(booster.predict(x[cal_rows]))
+    scores = np.asarray(booster.predict(x[cal_rows], **EARLY_STOP))  # scored as the reader scores
     if params["objective"] in RANKING_OBJECTIVES:
         scores = sigmoid(scores)  # as the reader reads a ranking model's score
     value = np.concatenate([p["value"] for p in parts])
@@ -679,7 +692,8 @@ def train_reader(
                 "file": VALUE_KINDS_FILE,
                 "classes": CLASSES,
                 "texts": kind_examples,
-                "note": "label values by their field's kind, other lines as none; trees trained on 2-fold features",
+                "note": "label values by their field's kind, lines printing a labelled field's name as key, other "
+                "lines as none; trees trained on 2-fold features",
             },
             "absent_share": recipe.absent_share,
             "rule_dropout": recipe.rule_dropout,
