@@ -363,11 +363,11 @@ def one_field_per_value(
         key=lambda spec: -fields[spec.name].confidence,
     ):
         others = [(value, held) for owner, value, held in claims if owner != group[spec.name]]
-        if any(value == fields[spec.name].value and held & set(lines[spec.name]) for value, held in others):
+        first = set(lines[spec.name])
+        if any(value == fields[spec.name].value and held & first for value, held in others):
             # An amount printed again elsewhere is the same sum restated (a total in figures and in words, on
             # the TOTAL and the CASH line): it stays the surer field's. A name or a text printed again may answer
             # another field (the applicant who also signs): only its printing on the surer field's lines is taken.
-            first = set(lines[spec.name])
             restated = {value for value, held in others if held & first} if spec.normalize == "amount" else set()
 
             def claimed(
