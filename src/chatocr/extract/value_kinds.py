@@ -2,10 +2,11 @@
 
 A linear model over hashed character n-grams gives, for any text, the probability of each coarse value
 kind, of being a printed key (a form's question, the label before a value), or of being no field's value at
-all.  The reader uses the probability of the asked field's kind
-as a feature, so "NO. 106, HIGH STREET, 40000 SHAH ALAM" reads as an address wherever it is printed,
-without a list of address words.  The weights are learned by `chatocr finetune reader` from the training
-sources' labels (and their other lines as "none") and ship next to the reader model.
+all.  The reader uses the probability of the asked field's kind as a feature, so "NO. 106, HIGH STREET,
+40000 SHAH ALAM" reads as an address wherever it is printed, without a list of address words; and the
+probability of a key, so a neighbouring question is not taken for an answer.  The weights are learned by
+`chatocr finetune reader` from the training sources' labels (the lines printing a labelled field's name as
+"key", their other lines as "none") and ship next to the reader model.
 """
 
 from __future__ import annotations
