@@ -1,16 +1,16 @@
 """Document kinds: each renders its layouts and records the labels it printed.
 
-A kind module exposes one :class:`DocKind`.  Its ``render`` draws a complete page for a
-:class:`RenderRequest` (layout id, language, seeded random generator, fonts, seal mode)
-and returns the :class:`~chatocr.data.synth.canvas.Canvas` with the field labels.  The
-last layout of every kind is the held-out one (never used for training).
+A kind module exposes one :class:`DocKind`, with a renderer per layout.  ``render`` draws a
+complete page for a :class:`RenderRequest` (layout id, language, seeded random generator, fonts,
+seal mode) with the layout's renderer and returns the :class:`~chatocr.data.synth.canvas.Canvas`
+with the field labels.  The last layout of every kind is the held-out one (never used for training).
 """
 
 from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +36,15 @@ class DocKind:
     template: str  # the bundled field template whose fields this kind labels
     fields: tuple[str, ...]
     languages: tuple[str, ...]
-    layouts: tuple[str, ...]
-    render: Callable[[RenderRequest], Canvas]
+    renderers: Mapping[str, Callable[[RenderRequest], Canvas]]  # layout -> its renderer, the held-out one last
     description: str = ""
+
+    @property
+    def layouts(self) -> tuple[str, ...]:
+        return tuple(self.renderers)
+
+    def render(self, req: RenderRequest) -> Canvas:
+        return self.renderers[req.layout](req)
 
     @property
     def heldout_layouts(self) -> tuple[str, ...]:

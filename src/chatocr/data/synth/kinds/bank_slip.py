@@ -278,11 +278,10 @@ KIND = DocKind(
     template="",  # an open set: each slip's own printed keys are its fields
     fields=(),
     languages=("zh",),
-    layouts=("ledger", "stacked", "mobile"),
-    render=lambda req: {
+    renderers={
         "ledger": render_ledger,
         "stacked": render_stacked,
         "mobile": render_mobile,
-    }[req.layout](req),
+    },
     description="Chinese bank transfer receipts (side-by-side blocks, stacked table, phone-banking receipt)",
 )

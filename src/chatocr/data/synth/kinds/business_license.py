@@ -289,12 +289,11 @@ KIND = DocKind(
     template="business_license",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("portrait", "landscape", "photocopy", "registry"),
-    render=lambda req: {
+    renderers={
         "portrait": render_portrait,
         "landscape": render_landscape,
         "photocopy": render_photocopy,
         "registry": render_registry,
-    }[req.layout](req),
+    },
     description="business licences (营业执照 副本/正本, watermarked photocopy, registry print-out)",
 )

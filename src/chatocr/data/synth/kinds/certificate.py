@@ -357,12 +357,11 @@ KIND = DocKind(
     template="certificate",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("classic", "modern", "portrait", "table"),
-    render=lambda req: {
+    renderers={
         "classic": render_classic,
         "modern": render_modern,
         "portrait": render_portrait,
         "table": render_table,
-    }[req.layout](req),
+    },
     description="student competition award certificates (荣誉证书/获奖证书)",
 )

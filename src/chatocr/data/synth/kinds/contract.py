@@ -287,11 +287,10 @@ KIND = DocKind(
     template="",  # an open set: each page's own printed keys are its fields
     fields=(),
     languages=("zh",),
-    layouts=("title_block", "table", "side_by_side"),
-    render=lambda req: {
+    renderers={
         "title_block": render_title_block,
         "table": render_table,
         "side_by_side": render_side_by_side,
-    }[req.layout](req),
+    },
     description="Chinese contract first pages (key-value lines, ruled table, parties side by side)",
 )

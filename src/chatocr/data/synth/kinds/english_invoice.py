@@ -353,11 +353,10 @@ KIND = DocKind(
     template="",  # an open set: each invoice's own printed keys are its fields
     fields=(),
     languages=("en",),
-    layouts=("classic", "modern", "boxed"),
-    render=lambda req: {
+    renderers={
         "classic": render_classic,
         "modern": render_modern,
         "boxed": render_boxed,
-    }[req.layout](req),
+    },
     description="English commercial invoices (classic, modern band, boxed grid)",
 )

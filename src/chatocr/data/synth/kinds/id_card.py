@@ -193,11 +193,10 @@ KIND = DocKind(
     template="",  # an open set: each card's own printed keys are its fields
     fields=(),
     languages=("zh",),
-    layouts=("card", "copy", "portrait"),
-    render=lambda req: {
+    renderers={
         "card": render_card,
         "copy": render_copy,
         "portrait": render_portrait,
-    }[req.layout](req),
+    },
     description="ID-like personal cards (landscape card, photocopy of both sides, upright card)",
 )

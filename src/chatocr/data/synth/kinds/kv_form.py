@@ -252,12 +252,11 @@ KIND = DocKind(
     template="",  # an open set: each document's own printed keys are its fields
     fields=(),
     languages=("zh", "en"),
-    layouts=("inline", "grid", "stacked", "header_row"),
-    render=lambda req: {
+    renderers={
         "inline": render_inline,
         "grid": render_grid,
         "stacked": render_stacked,
         "header_row": render_header_row,
-    }[req.layout](req),
+    },
     description="generic key-value forms with random keys (an open set of fields)",
 )

@@ -320,11 +320,10 @@ KIND = DocKind(
     template="",  # an open set: each receipt's own printed keys are its fields
     fields=(),
     languages=("zh",),
-    layouts=("ruled", "thermal", "electronic"),
-    render=lambda req: {
+    renderers={
         "ruled": render_ruled,
         "thermal": render_thermal,
         "electronic": render_electronic,
-    }[req.layout](req),
+    },
     description="Chinese medical receipts (ruled form, kiosk strip, electronic receipt)",
 )

@@ -447,12 +447,11 @@ KIND = DocKind(
     template="receipt",
     fields=FIELDS + EXTRA_FIELDS,
     languages=("zh", "en"),
-    layouts=("thermal", "sales", "card_slip", "check"),
-    render=lambda req: {
+    renderers={
         "thermal": render_thermal,
         "sales": render_sales,
         "card_slip": render_card_slip,
         "check": render_check,
-    }[req.layout](req),
+    },
     description="shop receipts in Chinese and English (till roll, sales receipt, card slip, restaurant check)",
 )

@@ -237,11 +237,10 @@ KIND = DocKind(
     template="",  # an open set: each receipt's own printed keys are its fields
     fields=(),
     languages=("zh",),
-    layouts=("meter", "columns", "preprinted"),
-    render=lambda req: {
+    renderers={
         "meter": render_meter,
         "columns": render_columns,
         "preprinted": render_preprinted,
-    }[req.layout](req),
+    },
     description="Chinese taxi receipts (meter strip, key column, pre-printed form)",
 )

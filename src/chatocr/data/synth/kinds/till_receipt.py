@@ -535,11 +535,10 @@ KIND = DocKind(
     template="",  # an open set: each receipt's fields are asked by a user's name for them
     fields=(),
     languages=("en",),
-    layouts=("till", "check", "pump"),
-    render=lambda req: {
+    renderers={
         "till": render_till,
         "check": render_check,
         "pump": render_pump,
-    }[req.layout](req),
+    },
     description="English till receipts and restaurant checks (store till, restaurant check, pump slip)",
 )

@@ -315,12 +315,11 @@ KIND = DocKind(
     template="train_ticket",
     fields=FIELDS,
     languages=("zh",),
-    layouts=("red", "blue", "itinerary", "eticket"),
-    render=lambda req: {
+    renderers={
         "red": render_red,
         "blue": render_blue,
         "itinerary": render_itinerary,
         "eticket": render_eticket,
-    }[req.layout](req),
+    },
     description="railway tickets (red paper, blue magnetic, electronic ticket invoice)",
 )

@@ -517,12 +517,11 @@ KIND = DocKind(
     template="vat_invoice",
     fields=FIELDS + EXTRA_FIELDS,
     languages=("zh",),
-    layouts=("paper", "electronic", "verification", "roll"),
-    render=lambda req: {
+    renderers={
         "paper": render_paper,
         "electronic": render_electronic,
         "verification": render_verification,
         "roll": render_roll,
-    }[req.layout](req),
+    },
     description="VAT invoices (增值税专用/普通发票, 电子发票, 卷票)",
 )
