@@ -627,6 +627,9 @@ def test_training_refuses_a_missing_dataset_before_any_slow_work(tmp_path: Path)
         ("sources:\n  - name: a\n", "KeyError"),  # a source without a path
         ("sources:\n  - name: a\n    path: x\n    holdout_first: many\n", "ValueError"),
         ("sources:\n  - name: a\n    path: x\n    weight: 0\n", "weight of a must be above 0"),
+        ("sources:\n  - name: a\n    path: x\n    ocr: bth\n", "ocr of a must be one of gt, real, both"),
+        ("sources:\n  - name: a\n    path: x\n    ocr: both\n    real_limit: many\n", "ValueError"),
+        ("sources:\n  - name: a\n    path: x\n    ocr: both\n    real_limit: -1\n", "real_limit of a must be 0"),
         ("sources: [\n", "YAMLError|ScannerError|ParserError"),
     ],
 )

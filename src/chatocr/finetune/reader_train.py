@@ -72,6 +72,7 @@ Progress = Callable[[str], None]
 HARD_NEGATIVES = 48
 RANDOM_NEGATIVES = 48
 CALIBRATION_SHARE = 0.2
+OCR_CHOICES = ("gt", "real", "both")  # which lines a source's documents are read from (Source.ocr)
 # Bumped when the rows of a document change for the same features (which fields are asked, and how, and
 # what kind the lexicon infers for them).
 ROWS_VERSION = 4
@@ -92,7 +93,7 @@ class Source:
     limit: int | None = None
     synth: dict[str, Any] | None = None  # for kind synth: `chatocr data synth` parameters
     # gt: the set's ground-truth lines; real: chatocr's OCR of the image (cached); both: one copy of each
-    ocr: str = "gt"
+    ocr: str = "gt"  # one of OCR_CHOICES
     ocr_name: str = ""  # the OCR cache's name for the set ("xfund_zh", "train/sroie")
     real_limit: int | None = None  # real OCR for the first N training documents only
     weight: float = 1.0  # how much each of its rows counts in the fit (the calibration is unweighted)
@@ -141,6 +142,13 @@ def load_reader_recipe(path: str | Path, benchmarks: Path, cache: Path) -> Recip
     bad = [source.name for source in recipe.sources if not source.weight > 0]
     if bad:
         raise OptionsError(f"reader recipe {path}: the weight of {', '.join(bad)} must be above 0")
+    # A misspelt ocr would read a source from no lines at all, silently: refuse it before any slow work.
+    bad = [source.name for source in recipe.sources if source.ocr not in OCR_CHOICES]
+    if bad:
+        raise OptionsError(f"reader recipe {path}: the ocr of {', '.join(bad)} must be one of {', '.join(OCR_CHOICES)}")
+    bad = [source.name for source in recipe.sources if source.real_limit is not None and source.real_limit < 0]
+    if bad:
+        raise OptionsError(f"reader recipe {path}: the real_limit of {', '.join(bad)} must be 0 or more")
     return recipe
 
 
@@ -161,7 +169,7 @@ def _recipe_source(entry: dict[str, Any], benchmarks: Path, cache: Path) -> Sour
         synth=entry.get("synth"),
         ocr=str(entry.get("ocr", "gt")),
         ocr_name=str(entry.get("ocr_name", entry["name"])),
-        real_limit=entry.get("real_limit"),
+        real_limit=int(entry["real_limit"]) if entry.get("real_limit") is not None else None,
         weight=float(entry.get("weight", 1.0)),
     )
 
