@@ -20,6 +20,8 @@ from chatocr.fields.lexicon import (
     other_sections,
     section_of,
     spec_from_name,
+    sum_role_of,
+    sum_roles,
 )
 from chatocr.fields.spec import FieldSpec
 
@@ -284,3 +286,38 @@ def test_invalid_specs_name_the_problem(data: object, message: str) -> None:
 def test_a_schema_of_the_wrong_type_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match="int"):
         load_schema(schema=42)  # type: ignore[arg-type]
+
+
+def test_amounts_that_add_up_get_their_part_in_the_sum_from_the_name_or_the_spec(tmp_path: Path) -> None:
+    """total = net + tax: the lexicon reads the part from the name; a declared sum_role wins."""
+    roles = {
+        "Total_value": "total", "Subtotal_value": "net", "Tax_value": "tax", "Total Tax": "tax", "Grand Total": "total",
+        "价税合计（小写）": "total", "合计金额": "net", "合计税额": "tax", "金额": "net", "税额": "tax", "小计": "net",
+        "Tips_value": None, "合计": None, "票价": None, "发票号码": None, "金额（大写）": None,
+    }  # fmt: skip
+    assert {name: sum_role_of(spec_from_name(name)) for name in roles} == roles
+    invoice = load_schema(template="vat_invoice")
+    assert {role: spec.name for role, spec in (sum_roles(invoice.fields) or {}).items()} == {
+        "net": "金额",
+        "tax": "税额",
+        "total": "价税合计",
+    }
+    # A role counts only when each of the three is asked once: two nets, or no tax, check nothing.
+    assert sum_roles(load_schema(fields="金额,合计金额,税额,价税合计").fields) is None
+    assert sum_roles(load_schema(fields="subtotal,total").fields) is None
+    schema_file = tmp_path / "s.yaml"
+    schema_file.write_text(
+        "fields:\n  - {name: 应付, type: amount, sum_role: total}\n  - {name: 货款, type: amount, sum_role: net}\n"
+        "  - {name: 增值税, type: amount, sum_role: tax}\n",
+        encoding="utf-8",
+    )
+    declared = sum_roles(load_schema(schema=schema_file).fields)
+    assert declared is not None and declared["total"].name == "应付" and declared["tax"].name == "增值税"
+    with pytest.raises(SpecError):
+        load_schema(fields=None, schema=json_spec(tmp_path, {"fields": [{"name": "x", "sum_role": "grand"}]}))
+
+
+def json_spec(folder: Path, content: dict[str, object]) -> Path:
+    path = folder / "spec.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    return path

@@ -18,7 +18,7 @@ from chatocr.errors import OptionsError
 from chatocr.eval.matching import MatchOptions, tolerant_match
 from chatocr.extract import Extractor
 from chatocr.extract.candidates import DocView
-from chatocr.extract.extractor import one_field_per_value, stage_read
+from chatocr.extract.extractor import amounts_add_up, one_field_per_value, stage_read
 from chatocr.extract.features import FEATURES, DocFeatures, field_rows, occurrence_of, spaced_keys, squash
 from chatocr.extract.proposals import GENERATORS, document_proposals
 from chatocr.extract.reader import LearnedReader, ReaderAnswer, ReaderModelWarning, default_model_dir
@@ -440,19 +440,26 @@ def test_occurrences_are_answered_in_reading_order() -> None:
 
 class PreferenceReader:
     """A stand-in for the trained model: each field answers with the first of its preferred proposals that the
-    extractor does not exclude, at a fixed confidence."""
+    extractor does not exclude, at a fixed confidence, or null when that is under 0.5."""
 
     value_kinds = None
 
     def __init__(self, preferences: dict[str, list[tuple[str, int, float]]]) -> None:
         self.preferences = preferences  # field -> [(text, line index, confidence)]
 
+    def values(self, doc: DocFeatures, spec: Any, *args: Any, exclude: Any = None, **kwargs: Any) -> list[ReaderAnswer]:
+        return [
+            ReaderAnswer(prop, confidence, confidence)
+            for text, line, confidence in self.preferences.get(spec.name, [])
+            for prop in doc.proposals
+            if prop.text == text and prop.refs == [line] and not (exclude and exclude(prop))
+        ]
+
     def read(self, doc: DocFeatures, spec: Any, *args: Any, exclude: Any = None, **kwargs: Any) -> ReaderAnswer:
-        for text, line, confidence in self.preferences[spec.name]:
-            for prop in doc.proposals:
-                if prop.text == text and prop.refs == [line] and not (exclude and exclude(prop)):
-                    return ReaderAnswer(prop, confidence, confidence)
-        return ReaderAnswer(None, 0.9, 0.0)
+        best = next(iter(self.values(doc, spec, exclude=exclude)), None)
+        if best is None or best.probability < 0.5:
+            return ReaderAnswer(None, 0.9, 0.0)
+        return best
 
 
 def test_a_field_beaten_to_an_amount_does_not_take_it_restated_but_may_share_a_name() -> None:
@@ -489,6 +496,59 @@ def test_a_field_beaten_to_an_amount_does_not_take_it_restated_but_may_share_a_n
     assert fields["税额"].value is None
     assert fields["联系人"].value == "李丛林" and lines["联系人"] == [contact]
     assert lines["经办人"] == [clerk]
+
+
+def read_receipt(preferences: dict[str, list[tuple[str, float]]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A receipt's subtotal, tax and total as the preferences read them, before and after the sum check;
+    preferences are (the printed amount, its confidence)."""
+    document = make_document(
+        [
+            [("Subtotal", 40), ("86.46", 600)],
+            [("Sales Tax 8%", 40), ("6.92", 600)],
+            [("Total", 40), ("93.38", 600)],
+            [("Cash", 40), ("100.00", 600)],
+            [("Change", 40), ("6.62", 600)],
+            [("Discount", 40), ("0.00", 600)],
+        ]
+    )
+    view = DocView(document)
+    line = {item.text: item.index for item in view.lines}
+    reader = PreferenceReader(
+        {name: [(text, line[text], p) for text, p in prefs] for name, prefs in preferences.items()}
+    )
+    schema = load_schema(fields="Subtotal_value,Tax_value,Total_value")
+    doc = DocFeatures.build(view)
+    fields, lines = {}, {}
+    for spec in schema.fields:
+        fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
+    before = {name: (field.value, field.confidence) for name, field in fields.items()}
+    amounts_add_up(reader, doc, schema, fields, lines)  # type: ignore[arg-type]
+    return before, {name: (field.value, round(field.confidence, 3)) for name, field in fields.items()}
+
+
+def test_two_answers_of_a_sum_decide_the_third() -> None:
+    """Subtotal + Tax = Total: a subtotal left null, or a tax read from the wrong line, is the value that completes
+    the sum, at the two other answers' confidence multiplied; answers that add up stay."""
+    subtotal, tax, total = ("86.46", 0.3), ("6.92", 0.8), ("93.38", 0.9)
+    before, after = read_receipt({"Subtotal_value": [subtotal], "Tax_value": [tax], "Total_value": [total]})
+    assert before["Subtotal_value"] == (None, 0.9)
+    assert after == {"Subtotal_value": ("86.46", 0.72), "Tax_value": ("6.92", 0.8), "Total_value": ("93.38", 0.9)}
+    wrong_tax = ("6.62", 0.6)  # the change, read as the tax
+    _, after = read_receipt({"Subtotal_value": [("86.46", 0.9)], "Tax_value": [wrong_tax, tax], "Total_value": [total]})
+    assert after["Tax_value"] == ("6.92", 0.81)
+    # The printed value must complete the sum to the cent: nothing here is 93.38 - 6.92 but 86.46.
+    _, after = read_receipt({"Subtotal_value": [("100.00", 0.3)], "Tax_value": [tax], "Total_value": [total]})
+    assert after["Subtotal_value"] == (None, 0.9)
+
+
+def test_the_sum_check_changes_one_answer_and_never_reads_a_zero_tax() -> None:
+    """Two unknowns are not decided by one sum (two line items may add up to the total), and a tax of 0.00 never
+    completes one (a receipt without tax prints 0.00 elsewhere)."""
+    total = ("93.38", 0.9)
+    _, after = read_receipt({"Subtotal_value": [("86.46", 0.3)], "Tax_value": [("6.92", 0.3)], "Total_value": [total]})
+    assert after["Subtotal_value"][0] is None and after["Tax_value"][0] is None
+    _, after = read_receipt({"Subtotal_value": [("93.38", 0.9)], "Tax_value": [("0.00", 0.3)], "Total_value": [total]})
+    assert after["Tax_value"][0] is None
 
 
 def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ server, the batch runner and the evaluation reuse one instance.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -32,7 +33,8 @@ from chatocr.extract.prompt import (
     parse_choice,
 )
 from chatocr.extract.proposals import Proposal
-from chatocr.extract.reader import LearnedReader, load_reader
+from chatocr.extract.reader import LearnedReader, ReaderAnswer, load_reader
+from chatocr.fields.lexicon import sum_roles
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
@@ -56,6 +58,9 @@ GENERATE_BACKENDS = ("openai", "transformers")
 
 # learned strategy: a competing value scored at least this high is reported beside the answer (alternatives).
 ALTERNATIVE_MIN_SCORE = 0.15
+
+# Amounts add up to the cent.
+SUM_TOLERANCE = 0.005
 
 # Share of a document's time that OCR takes in progress reports (the rest is the fields).
 OCR_SHARE = 0.8
@@ -385,6 +390,67 @@ def one_field_per_value(
             claims.append((group[spec.name], fields[spec.name].value, set(lines[spec.name])))
 
 
+def _amount(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def amounts_add_up(
+    reader: LearnedReader, doc: DocFeatures, schema: Schema, fields: dict[str, FieldResult], lines: dict[str, list[int]]
+) -> None:
+    """A document's total is its net amount plus its tax (Total = Subtotal + Tax; 价税合计 = 金额 + 税额). When all
+    three are asked and the reader's answers do not add up, two of them decide the third: a value the third field
+    may answer with that completes the sum answers (a tax read from a neighbouring line, a subtotal left null).
+    It is right when the two answers it completes are, so its confidence is theirs multiplied (or its own, if
+    higher), and it may be below the null threshold: the arithmetic is evidence the per-field scores do not see.
+
+    Only one answer changes: two changed or filled at once were, on development documents, as often a coincidence
+    (a roll invoice's two line items adding up to its total, read as its 金额 and 税额) as a correction. A tax is a
+    share of the net amount, above zero: 8.90 + 89.60 = 98.50 does not make 89.60 the tax, and a receipt without
+    tax does not read a printed 0.00 as its tax."""
+    roles = sum_roles([spec for spec in schema.fields if spec.extractive])
+    if roles is None:
+        return
+    known = {role: _amount(fields[spec.name].value) for role, spec in roles.items()}
+    if all(amount is not None for amount in known.values()) and adds_up(known):
+        return
+    best: tuple[float, str, ReaderAnswer] | None = None
+    for role, spec in roles.items():
+        others = {other: amount for other, amount in known.items() if other != role}
+        if any(amount is None for amount in others.values()):
+            continue
+        for answer in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
+            amount = _amount(normalize_value(answer.proposal.text, spec.normalize)) if answer.proposal else None
+            if amount is None or amount == known[role] or not adds_up({**others, role: amount}):
+                continue
+            if best is None or answer.raw_probability > best[0]:
+                best = (answer.raw_probability, role, answer)
+    if best is None:
+        return
+    _, role, answer = best
+    spec, prop = roles[role], answer.proposal
+    assert prop is not None  # values() answers with proposals
+    completed = math.prod(fields[roles[other].name].confidence for other in roles if other != role)
+    choice = Choice(
+        Candidate(prop.text, list(prop.refs), answer.raw_probability, "reader"),
+        max(answer.probability, completed),
+        False,
+    )
+    field = stage_ground(spec, choice, doc.view, calibrated=True)
+    if field.value is not None:
+        fields[spec.name], lines[spec.name] = field, list(prop.refs)
+
+
+def adds_up(amounts: dict[str, float | None]) -> bool:
+    """Whether net + tax = total, to the cent, with a tax above zero and below the net amount."""
+    net, tax, total = amounts["net"], amounts["tax"], amounts["total"]
+    if net is None or tax is None or total is None:
+        return False
+    return 0 < tax < net and abs(net + tax - total) < SUM_TOLERANCE
+
+
 def ground_value(value: str, document: Document) -> bool:
     """Public check used by callers that get a value from elsewhere (e.g. a free-text model)."""
     return grounded(value, DocView(document), [])
@@ -494,6 +560,7 @@ class Extractor:
                 taken.update(lines[spec.name])
             in_reading_order(members, fields, lines)
         one_field_per_value(reader, doc, schema, threshold, fields, lines)
+        amounts_add_up(reader, doc, schema, fields, lines)
         timings["read"] = time.perf_counter() - t1
         return ExtractionResult(
             file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}

@@ -165,6 +165,38 @@ class LearnedReader:
             return sigmoid(raw)
         return raw
 
+    def _scored(
+        self,
+        doc: DocFeatures,
+        spec: FieldSpec,
+        schema_fields: Sequence[str | FieldSpec] | None,
+        accept: Callable[[str], bool] | None,
+        exclude: Callable[[Proposal], bool] | None,
+    ) -> tuple[list[Proposal], np.ndarray, np.ndarray]:
+        """The field's proposals, their scores (0 for those it may not answer with) and a key per distinct value."""
+        rows = field_rows(doc, spec, schema_fields)
+        # Only the proposals the field may answer with are scored (a date field's non-dates score 0).
+        usable = np.array(
+            [(accept is None or accept(p.text)) and (exclude is None or not exclude(p)) for p in rows.proposals],
+            dtype=bool,
+        )
+        scores = np.zeros(len(rows.proposals))
+        if usable.any():
+            scores[usable] = self.scores(rows.matrix[usable])
+        return rows.proposals, scores, value_keys([p.text for p in rows.proposals], spec.normalize)
+
+    @staticmethod
+    def _narrowest(proposals: list[Proposal], scores: np.ndarray, keys: np.ndarray, index: int) -> Proposal:
+        """The same value printed inside the chosen span (a date inside "组委会二〇二〇年九月二十四日"): the narrowest
+        such span, so the raw text and the box are the value's own."""
+        top = proposals[index]
+        inside = [
+            proposals[i]
+            for i in range(scores.size)
+            if keys[i] == keys[index] and scores[i] > 0 and set(proposals[i].refs) <= set(top.refs)
+        ]
+        return min(inside, key=lambda p: (len(p.refs), len(p.text)), default=top)
+
     def read(
         self,
         doc: DocFeatures,
@@ -179,36 +211,45 @@ class LearnedReader:
         ``schema_fields``: every field asked of the document (they tell keys from values); ``accept``
         drops proposals the field cannot answer with (a date field's non-date text); ``exclude`` drops
         proposals other fields answer with (the lines ``姓名`` took, which ``姓名 (2)`` may not read)."""
-        rows = field_rows(doc, spec, schema_fields)
-        # Only the proposals the field may answer with are scored (a date field's non-dates score 0).
-        usable = np.array(
-            [(accept is None or accept(p.text)) and (exclude is None or not exclude(p)) for p in rows.proposals],
-            dtype=bool,
-        )
-        scores = np.zeros(len(rows.proposals))
-        if usable.any():
-            scores[usable] = self.scores(rows.matrix[usable])
+        proposals, scores, keys = self._scored(doc, spec, schema_fields, accept, exclude)
         if scores.size == 0 or scores.max() <= 0.0:
             return ReaderAnswer(None, 1.0, 0.0)
         order = np.argsort(-scores, kind="stable")
-        keys = value_keys([p.text for p in rows.proposals], spec.normalize)
         best, second = calibration_inputs(scores, keys)
         p_right = float(self.calibration(np.array([best]), np.array([second]))[0])
-        top = rows.proposals[int(order[0])]
-        # The same value printed inside the chosen span (a date inside "组委会二〇二〇年九月二十四日"): answer
-        # with the narrowest such span, so the raw text and the box are the value's own.
-        inside = [
-            rows.proposals[i]
-            for i in range(scores.size)
-            if keys[i] == keys[order[0]] and scores[i] > 0 and set(rows.proposals[i].refs) <= set(top.refs)
-        ]
-        top = min(inside, key=lambda p: (len(p.refs), len(p.text)), default=top)
+        top = self._narrowest(proposals, scores, keys, int(order[0]))
         # The runner-up is the best proposal of another value: a competing printed value, not the same one twice.
         different = [int(i) for i in order if keys[i] != keys[order[0]] and scores[i] > 0]
-        runner = rows.proposals[different[0]] if different else None
+        runner = proposals[different[0]] if different else None
         if p_right < (self.threshold if threshold is None else threshold):
             return ReaderAnswer(None, 1.0 - p_right, best, top, best)
         return ReaderAnswer(top, p_right, best, runner, second)
+
+    def values(
+        self,
+        doc: DocFeatures,
+        spec: FieldSpec,
+        schema_fields: Sequence[str | FieldSpec] | None = None,
+        accept: Callable[[str], bool] | None = None,
+        exclude: Callable[[Proposal], bool] | None = None,
+        limit: int | None = None,
+    ) -> list[ReaderAnswer]:
+        """Every value a field may answer with (or the ``limit`` best), best first, regardless of the null threshold:
+        each as the answer it would be were it the best (its probability calibrated against the best other value)."""
+        proposals, scores, keys = self._scored(doc, spec, schema_fields, accept, exclude)
+        answers: list[ReaderAnswer] = []
+        seen: set[int] = set()
+        for i in np.argsort(-scores, kind="stable"):
+            if scores[i] <= 0 or (limit is not None and len(answers) >= limit):
+                break
+            if int(keys[i]) in seen:
+                continue
+            seen.add(int(keys[i]))
+            others = scores[keys != keys[i]]
+            second = float(others.max()) if others.size else 0.0
+            p_right = float(self.calibration(np.array([scores[i]]), np.array([second]))[0])
+            answers.append(ReaderAnswer(self._narrowest(proposals, scores, keys, int(i)), p_right, float(scores[i])))
+        return answers
 
 
 _LOCK = threading.Lock()

@@ -337,6 +337,38 @@ def other_sections(spec: FieldSpec) -> tuple[str, ...]:
     return tuple(label for labels in SECTIONS.values() if not own & set(labels) for label in labels)
 
 
+# The amounts a document adds up, total = net + tax: Total = Subtotal + Tax, 价税合计 = 金额 + 税额 (合计金额 +
+# 合计税额). Matched in this order on the name as inference reads it: "Total Tax" and 合计税额 are the tax;
+# 合计金额 is the net amount, which is why a role only counts when all three are asked (sum_roles).
+_SUM_ROLES: tuple[tuple[str, str], ...] = (
+    ("tax", r"(税额|(?<![a-z])(tax|gst|vat|hst)(?![a-z]))"),
+    ("total", r"(价税合计|总计|总额|(?<![a-z])(grand_?)?total(?![a-z]))"),
+    ("net", r"(小计|金额|不含税|(?<![a-z])(sub_?total|net)(?![a-z]))"),
+)
+
+
+def sum_role_of(spec: FieldSpec) -> str | None:
+    """An amount field's part in total = net + tax: the spec's own, else the lexicon's reading of its name."""
+    if spec.sum_role is not None:
+        return spec.sum_role
+    if spec.normalize != "amount" and spec.type is not FieldType.amount:
+        return None
+    inferred = _inference_key(_key(spec.name))
+    return next((role for role, pattern in _SUM_ROLES if re.search(pattern, inferred)), None)
+
+
+def sum_roles(specs: list[FieldSpec]) -> dict[str, FieldSpec] | None:
+    """The asked fields that are a document's total, net amount and tax, when each role is asked exactly once."""
+    by_role: dict[str, list[FieldSpec]] = {}
+    for spec in specs:
+        role = sum_role_of(spec)
+        if role is not None:
+            by_role.setdefault(role, []).append(spec)
+    if sorted(by_role) != ["net", "tax", "total"] or any(len(members) != 1 for members in by_role.values()):
+        return None
+    return {role: members[0] for role, members in by_role.items()}
+
+
 def kind_of(spec: FieldSpec) -> str:
     """The candidate kind of a field: explicit types win, then the lexicon, then the normaliser name."""
     if spec.type is FieldType.enum:

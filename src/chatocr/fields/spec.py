@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -62,6 +63,10 @@ class FieldSpec(BaseModel):
     # 买方, 购货单位): a key under another part's label is not this field's. Unset (None): the lexicon
     # decides from the name (lexicon.section_of); [] for none.
     section: list[str] | None = None
+    # An amount's part in the sum a document prints, total = net + tax (Total = Subtotal + Tax; 价税合计 = 金额 +
+    # 税额): the reader checks that its answers for the three add up. Unset (None): the lexicon decides from the
+    # name (lexicon.sum_role_of).
+    sum_role: Literal["total", "net", "tax"] | None = None
 
     @field_validator("name")
     @classmethod
