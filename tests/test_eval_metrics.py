@@ -53,6 +53,10 @@ def test_normalize_nfkc_case_and_whitespace() -> None:
         ("06 Mar 2018", {date(2018, 3, 6)}),
         ("Mar 6, 2018", {date(2018, 3, 6)}),
         ("06-MAR-18", {date(2018, 3, 6)}),
+        ("27Apr'13", {date(2013, 4, 27)}),
+        ("JAN24'13", {date(2013, 1, 24)}),
+        ("18AVR2014", {date(2014, 4, 18)}),
+        ("May 2016", set()),  # a month, not May 20, 2016
         ("not a date", set()),
         ("31/02/2018", set()),
     ],

@@ -34,13 +34,22 @@ from chatocr.fields import load_schema
         ("12/25/2017", "2017-12-25"),  # month first only when day first is impossible
         ("ORD #18 -REG #19- 21/03/2018 19:53:23", "2018-03-21"),
         ("DATE: 25/12/2017 8:13 PM", "2017-12-25"),
+        # Tills print the year after an apostrophe, and months in the shop's language.
+        ("27Apr'13", "2013-04-27"),
+        ("MAY08'14 12:31", "2014-05-08"),
+        ("DEC 25 '16", "2016-12-25"),
+        ("27Dec´16", "2016-12-27"),
+        ("18AVR2014", "2014-04-18"),
+        ("12 déc. 2016", "2016-12-12"),
+        ("03-Okt-2015", "2015-10-03"),
+        ("15 DIC 2016", "2016-12-15"),
     ],
 )
 def test_dates(text: str, iso: str) -> None:
     assert parse_date(text) == iso
 
 
-@pytest.mark.parametrize("text", ["TOTAL 54.50", "31/02/2018", "Tel 03-7731 8169", ""])
+@pytest.mark.parametrize("text", ["TOTAL 54.50", "31/02/2018", "Tel 03-7731 8169", "", "Jun15", "Invoice 12 Set 4"])
 def test_non_dates(text: str) -> None:
     assert parse_date(text) is None
 

@@ -29,6 +29,8 @@ from decimal import Decimal, InvalidOperation
 
 from rapidfuzz.distance import Levenshtein
 
+from chatocr.extract.normalize import MONTHS, strip_accents
+
 SIMILARITY_THRESHOLD = 0.9
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
@@ -94,34 +96,15 @@ def parse_amount(text: str) -> Decimal | None:
 
 # --- dates -------------------------------------------------------------------------------------
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for name in names
-}
 _SEP = r"\s*[-/.]\s*"
 _YMD = re.compile(rf"^(\d{{4}}){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})$")
 _YMD_ZH = re.compile(r"^(\d{2,4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$")
 _XXY = re.compile(rf"^(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{2}}|\d{{4}})$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_D_MON_Y = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]*([a-z]{3,9})\.?[\s\-/.,]*(\d{2}|\d{4})$")
-_MON_D_Y = re.compile(r"^([a-z]{3,9})\.?[\s\-/.,]*(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]*(\d{2}|\d{4})$")
+# Month names (extract.normalize.MONTHS: six languages), the year after an apostrophe as tills print it (27Apr'13).
+_D_MON_Y = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]*([a-z]{3,9})\.?[\s\-/.,']*(\d{2}|\d{4})$")
+# A two-digit year after the day needs a separator: "May 2016" is a month, not May 20, 2016.
+_MON_D_Y = re.compile(r"^([a-z]{3,9})\.?[\s\-/.,]*(\d{1,2})(?:st|nd|rd|th)?(?:[\s\-/.,']+|(?=\d{4}$))(\d{2}|\d{4})$")
 
 
 def _year(text: str) -> int:
@@ -140,7 +123,7 @@ def _valid(year: int, month: int, day: int) -> date | None:
 
 def parse_dates(text: str) -> set[date]:
     """Every calendar day the string can denote (both orders for 03/06/2018); empty when not a date."""
-    s = unicodedata.normalize("NFKC", text).strip().casefold()
+    s = strip_accents(unicodedata.normalize("NFKC", text)).strip().casefold()
     candidates: list[date | None] = []
     if m := _YMD.match(s) or _YMD_ZH.match(s) or _COMPACT.match(s):
         candidates.append(_valid(_year(m.group(1)), int(m.group(2)), int(m.group(3))))
@@ -148,9 +131,9 @@ def parse_dates(text: str) -> set[date]:
         a, b, year = int(m.group(1)), int(m.group(2)), _year(m.group(3))
         candidates += [_valid(year, b, a), _valid(year, a, b)]
     elif m := _D_MON_Y.match(s):
-        if (month := _MONTHS.get(m.group(2))) is not None:
+        if (month := MONTHS.get(m.group(2))) is not None:
             candidates.append(_valid(_year(m.group(3)), month, int(m.group(1))))
-    elif (m := _MON_D_Y.match(s)) and (month := _MONTHS.get(m.group(1))) is not None:
+    elif (m := _MON_D_Y.match(s)) and (month := MONTHS.get(m.group(1))) is not None:
         candidates.append(_valid(_year(m.group(3)), month, int(m.group(2))))
     return {d for d in candidates if d is not None}
 

@@ -15,11 +15,47 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 _EDGE_PUNCT = " \t\r\n,;:，；：、|·•*_=~-—>"
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "nov": 11, "dec": 12, "january": 1, "february": 2, "march": 3, "april": 4, "june": 6,
-    "july": 7, "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-}  # fmt: skip
+# Month names and their abbreviations as receipts print them, in English, French, Spanish, German, Italian and
+# Portuguese (a Paris bistro's 18AVR2014, a Madrid bar's 12 DIC 2016), without accents (strip_accents).
+MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january", "janv", "janvier", "ene", "enero", "januar", "gen", "gennaio", "janeiro"),
+            ("feb", "february", "fev", "fevr", "fevrier", "febrero", "februar", "febbraio", "fevereiro"),
+            ("mar", "march", "mars", "marzo", "marz", "mrz", "marco"),
+            ("apr", "april", "avr", "avril", "abr", "abril", "aprile"),
+            ("may", "mai", "mayo", "mag", "maggio", "maio"),
+            ("jun", "june", "juin", "junio", "juni", "giu", "giugno", "junho"),
+            ("jul", "july", "juil", "juillet", "julio", "juli", "lug", "luglio", "julho"),
+            ("aug", "august", "aout", "ago", "agosto", "agt"),
+            ("sep", "sept", "september", "septembre", "septiembre", "set", "settembre", "setembro"),
+            ("oct", "october", "octobre", "octubre", "okt", "oktober", "ott", "ottobre", "outubro"),
+            ("nov", "november", "novembre", "noviembre", "novembro"),
+            ("dec", "december", "decembre", "dic", "diciembre", "dez", "dezember", "dicembre", "dezembro"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+
+def strip_accents(text: str) -> str:
+    """Each accented letter as its base letter ("févr" -> "fevr", "déc" -> "dec"), for month names; one character
+    for one, so spans found in the result are spans of the text (a Hangul syllable, which decomposes into several
+    letters, stays as it is; a lone mark, as NFKC writes an acute accent printed for an apostrophe in 27Dec´16, is
+    a space)."""
+    return "".join(_base_letter(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _base_letter(ch: str) -> str:
+    base = "".join(part for part in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(part))
+    if not base:
+        return " "
+    return base if len(base) == 1 else ch
+
+
 _CN_DIGITS = {
     "零": 0, "〇": 0, "○": 0, "O": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "貳": 2, "两": 2, "三": 3, "叁": 3,
     "參": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "陸": 6, "七": 7, "柒": 7, "八": 8, "捌": 8,
@@ -99,9 +135,10 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?![\d./])"), "dmy"),
     # The same run into its time: "16-04-201814:51", "27/06/185:02:32 PM".
     (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?=\d{1,2}:\d{2})"), "dmy"),
-    (re.compile(r"(?<![A-Za-z\d])(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})[\s\-/.,]*(\d{4}|\d{2})(?!\d)"), "d_mon_y"),
+    # A month's name, with the year after an apostrophe as tills print it: "27Apr'13", "MAY08'14", "DEC 25 '16".
+    (re.compile(r"(?<![A-Za-z\d])(\d{1,2})[\s\-/.]*([A-Za-z]{3,9})[\s\-/.,']*(\d{4}|\d{2})(?!\d)"), "d_mon_y"),
     (
-        re.compile(r"(?<![A-Za-z])([A-Za-z]{3,9})[\s\-/.]*(\d{1,2})(?:st|nd|rd|th)?[\s,\-/.]+(\d{4}|\d{2})(?!\d)"),
+        re.compile(r"(?<![A-Za-z])([A-Za-z]{3,9})[\s\-/.]*(\d{1,2})(?:st|nd|rd|th)?[\s,\-/.']+(\d{4}|\d{2})(?!\d)"),
         "mon_d_y",
     ),
     (re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"), "ymd"),
@@ -110,7 +147,7 @@ DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def find_dates(text: str) -> list[tuple[int, int, str]]:
     """All date spans in ``text`` as (start, end, iso)."""
-    text = nfkc(text)
+    text = strip_accents(nfkc(text))
     found: list[tuple[int, int, str]] = []
     for pattern, order in DATE_PATTERNS:
         pos = 0
@@ -142,10 +179,10 @@ def _date_from_groups(groups: tuple[str | None, ...], order: str) -> str | None:
             return _valid_date(year, first, second)
         return _valid_date(year, second, first)
     if order == "d_mon_y":
-        month = _MONTHS.get(b.lower())
+        month = MONTHS.get(b.lower())
         return _valid_date(int(c), month, int(a)) if month else None
     if order == "mon_d_y":
-        month = _MONTHS.get(a.lower())
+        month = MONTHS.get(a.lower())
         return _valid_date(int(c), month, int(b)) if month else None
     return None
 
