@@ -678,6 +678,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
     kinds = KINDS.index(kind) if kind in KINDS else 0
     n = len(doc.proposals)
     typed = [p.typed for p in doc.proposals]
+    line_keys = doc.line_key_probs()
     field_part = np.column_stack(
         [
             np.full(n, float(kinds)), _kind_fit(kind, doc.flags, typed),
@@ -699,7 +700,7 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             # Whether the proposal reads as a printed key itself (a neighbouring question, not its answer),
             # and whether the line to its left or above does (it sits where some field's value is printed).
             doc.kind_probs[:, CLASSES.index("key")],
-            np.maximum(_pick(doc.line_key_probs(), doc.left_ids), _pick(doc.line_key_probs(), doc.above_ids)),
+            np.maximum(_pick(line_keys, doc.left_ids), _pick(line_keys, doc.above_ids)),
         ]
     )  # fmt: skip
     matrix = np.hstack([doc.base, field_part]) if n else np.zeros((0, len(FEATURES)))
