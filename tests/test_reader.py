@@ -498,6 +498,31 @@ def test_a_field_beaten_to_an_amount_does_not_take_it_restated_but_may_share_a_n
     assert lines["经办人"] == [clerk]
 
 
+def test_an_occurrence_reads_a_value_glued_to_the_next_key_though_the_first_printing_stands_alone() -> None:
+    """The second applicant's 居民身份证 is glued to the key after it; the first applicant's is printed alone. The
+    glued printing is still proposed (the same text on another line), so 有效证件类别 (2) reads it, not the
+    whole line."""
+    document = make_document(
+        [
+            [("姓名", 60), ("李四", 200), ("性别", 500), ("男", 620)],
+            [("有效证件类别", 60), ("居民身份证", 260), ("证件号码", 500), ("650104197001012010", 620)],
+            [("姓名", 60), ("赵武", 200), ("性别", 500), ("女", 620)],
+            [("有效证件类别", 60), ("居民身份证证件号码", 260), ("650104195510032011", 620)],
+        ]
+    )
+    answers = read_by_names(
+        document, ["姓名", "有效证件类别", "证件号码", "姓名 (2)", "有效证件类别 (2)", "证件号码 (2)"]
+    )
+    assert answers == {
+        "姓名": "李四",
+        "有效证件类别": "居民身份证",
+        "证件号码": "650104197001012010",
+        "姓名 (2)": "赵武",
+        "有效证件类别 (2)": "居民身份证",
+        "证件号码 (2)": "650104195510032011",
+    }
+
+
 def read_receipt(preferences: dict[str, list[tuple[str, float]]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A receipt's subtotal, tax and total as the preferences read them, before and after the sum check;
     preferences are (the printed amount, its confidence)."""

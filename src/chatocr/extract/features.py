@@ -629,12 +629,14 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
         else:
             extra.append(Proposal(cand.text, list(cand.refs), {f"rule:{cand.source}"}))
             extra_rule.append((cand.score, float(rank), source))
-    seen = set(by_text) | {squash(p.text) for p in extra}
+    # The same text on another line is another printing of it (a form's second applicant's 居民身份证, glued to
+    # the key after it): kept, so an occurrence that may not read the first one can read it.
+    seen = {(squash(p.text), tuple(p.refs)) for p in [*doc.proposals, *extra]}
     others = [n for group in other_names for n in group]
     glued = before_key_proposals(doc.view, others, cache=doc.before_key_cache, lines=doc.printed_lines)
     for prop in [*name_prefix_proposals(doc.view, names, lines=doc.printed_lines), *glued]:
-        if squash(prop.text) not in seen:
-            seen.add(squash(prop.text))
+        if (squash(prop.text), tuple(prop.refs)) not in seen:
+            seen.add((squash(prop.text), tuple(prop.refs)))
             extra.append(prop)
             extra_rule.append((0.0, 99.0, 0.0))
     if extra:
