@@ -91,6 +91,11 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
         # English words are whole words: "resume" holds no "sum".
         ("个人履历Resume(近10年)", "text"),
         ("Total amount", "amount"),
+        # An ID number, but the kind of ID a form asks for is text (身份证, 护照).
+        ("身份证件号码", "id_card"),
+        ("公民身份号码", "id_card"),
+        ("身份证件种类", "text"),
+        ("身份证件类型", "text"),
     ],
 )
 def test_inference_reads_the_head_of_a_name(name: str, kind: str) -> None:

@@ -244,7 +244,8 @@ _INFER: list[tuple[str, FieldHint]] = [
     (r"(tel|phone|fax|mobile|电话|手机)", FieldHint(T, "phone", (), "", "phone")),
     (r"(addr|地址|住所|住址)", FieldHint(T, "address", (), multiline=True)),
     (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),
-    (r"(身份证|身份号码)", FieldHint(T, "id_card", (), "", "code")),
+    # An ID number, but not the kind of ID a form asks for (身份证件种类 / 类型 / 类别: 身份证, 护照).
+    (r"(身份证|身份号码)(?!件?(种类|类型|类别))", FieldHint(T, "id_card", (), "", "code")),
     (r"(no\.?$|number|num|code|id$|号码|编号|代码|单号|号\|)", FieldHint(T, "code", (), "", "code")),
     (r"(主办|承办|颁发|发证|落款|签发|issuer|issued|organi[sz]er)", FieldHint(T, "issuer", ())),
     (r"(company|store|shop|vendor|seller|merchant|公司|单位|商户|店)", FieldHint(T, "company", ())),
