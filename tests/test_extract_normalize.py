@@ -304,3 +304,29 @@ def test_chinese_shop_with_its_branch_is_the_company_not_the_address() -> None:
     schema = load_schema(template="receipt")
     assert generate(DocView(doc), schema.field("company"))[0].value == "河西国泰生活超市（工业园路店）"
     assert generate(DocView(doc), schema.field("address"))[0].value == "北京市朝阳区青年路714号"
+
+
+def test_the_line_above_a_value_is_the_nearest_of_a_staggered_row() -> None:
+    """A form's row where the key 尺寸 sits just over its value and a section title starts higher up and further
+    left, both overlapping the value: the key is the line above it."""
+    from chatocr.layout import order_lines
+
+    cells = [
+        ("话，地毯，额外电费等", (45, 976, 405, 1001)),
+        ("DIA有权禁止", (697, 986, 992, 1011)),
+        ("展位费用：", (44, 1011, 141, 1042)),
+        ("尺寸", (124, 1033, 173, 1064)),
+        ("展位费用", (376, 1036, 454, 1060)),
+        ("□需要以美元开具的发票", (695, 1024, 902, 1050)),
+        ("2mx2m", (125, 1055, 206, 1083)),
+        ("RMB 20,000", (375, 1057, 479, 1082)),
+        ("□银行汇款", (694, 1062, 795, 1090)),
+    ]
+    lines = [Line(text=text, box=box_from_rect(*rect), confidence=0.95) for text, rect in cells]
+    view = DocView(Document(file="t", pages=[Page(page=1, width=1240, height=1754, lines=order_lines(lines))]))
+    index = {item.text: item.index for item in view.lines}
+    assert view.lines[index["展位费用："]].row == view.lines[index["尺寸"]].row  # one staggered row
+    above = view.above(index["2mx2m"])
+    assert above is not None and above.text == "尺寸"
+    above = view.above(index["RMB 20,000"])
+    assert above is not None and above.text == "展位费用"

@@ -115,11 +115,13 @@ class DocView:
 
     def above(self, index: int) -> DocLine | None:
         """The nearest line in the two rows above that overlaps this line horizontally (a column header or a
-        key printed over its value)."""
+        key printed over its value). Within a row, the lowest of the lines that overlap it: a staggered row holds
+        the key 尺寸 just over its value 2mx2m and, higher up, the 展位费用： that starts further left."""
         me = self.lines[index]
         x0, y0, x1, _ = me.bounds
         height = max(1.0, me.bounds[3] - y0)
         for row_id in range(me.row - 1, max(-1, me.row - 3), -1):
+            overlapping = []
             for j in self.rows[row_id]:
                 other = self.lines[j]
                 if other.page != me.page:
@@ -127,8 +129,11 @@ class DocView:
                 ox0, _, ox1, oy1 = other.bounds
                 if y0 - oy1 > 3.0 * height:
                     return None
-                if min(x1, ox1) - max(x0, ox0) > 0:
-                    return other
+                overlap = min(x1, ox1) - max(x0, ox0)
+                if overlap > 0:
+                    overlapping.append((oy1, overlap, -j, other))
+            if overlapping:
+                return max(overlapping, key=lambda entry: entry[:3])[3]
         return None
 
     def relative_y(self, index: int) -> float:
