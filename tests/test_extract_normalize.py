@@ -115,6 +115,13 @@ def test_percentages_are_not_amounts() -> None:
     assert [a for *_, a in find_amounts("Total Incl. GST@6% 26.10")] == ["26.10"]
 
 
+def test_dates_and_phone_numbers_are_not_amounts() -> None:
+    """A number run on by a hyphen and a digit is a date or a phone number; a minus sign before an amount stays."""
+    assert find_amounts("开票日期 2018-02-15") == []
+    assert find_amounts("Phone +86-10-5704-2650") == []
+    assert [a for *_, a in find_amounts("Discount -5.00 Total 20.00")] == ["-5.00", "20.00"]
+
+
 def test_cn_amount_rejects_non_amounts() -> None:
     assert parse_cn_amount("元") is None
     assert parse_cn_amount("你好") is None

@@ -18,7 +18,7 @@ from chatocr.errors import OptionsError
 from chatocr.eval.matching import MatchOptions, tolerant_match
 from chatocr.extract import Extractor
 from chatocr.extract.candidates import DocView
-from chatocr.extract.extractor import amounts_add_up, one_field_per_value, stage_read
+from chatocr.extract.extractor import amounts_add_up, one_field_per_value, stage_read, total_after_rounding
 from chatocr.extract.features import FEATURES, DocFeatures, field_rows, occurrence_of, spaced_keys, squash
 from chatocr.extract.proposals import GENERATORS, document_proposals
 from chatocr.extract.reader import LearnedReader, ReaderAnswer, ReaderModelWarning, default_model_dir
@@ -574,6 +574,34 @@ def test_the_sum_check_changes_one_answer_and_never_reads_a_zero_tax() -> None:
     assert after["Subtotal_value"][0] is None and after["Tax_value"][0] is None
     _, after = read_receipt({"Subtotal_value": [("93.38", 0.9)], "Tax_value": [("0.00", 0.3)], "Total_value": [total]})
     assert after["Tax_value"][0] is None
+
+
+def read_cash_total(rows: list[list[tuple[str, float]]], preferences: list[tuple[str, float]]) -> tuple[str, float]:
+    """A receipt's total as the preferences (printed amount, confidence) read it, after the rounding check."""
+    view = DocView(make_document(rows))
+    line = {item.text: item.index for item in view.lines}
+    reader = PreferenceReader({"total": [(text, line[text], p) for text, p in preferences]})
+    schema = load_schema(fields="total")
+    doc = DocFeatures.build(view)
+    fields, lines = {}, {}
+    fields["total"], lines["total"] = stage_read(reader, doc, schema.field("total"), schema)  # type: ignore[arg-type]
+    total_after_rounding(reader, doc, schema, fields, lines)  # type: ignore[arg-type]
+    return fields["total"].value or "", round(fields["total"].confidence, 3)
+
+
+def test_a_total_rounded_for_cash_is_the_amount_paid() -> None:
+    """Total Sales 98.37, a rounding adjustment of -0.02 and the total after it, 98.35, printed below: the total is
+    98.35, at the confidence the reader had in 98.37. Without the adjustment printed, or printed above, it stays."""
+    rows = [
+        [("Total Sales Incl GST", 40), ("98.37", 600)],
+        [("Rounding Adj", 40), ("-0.02", 600)],
+        [("Total After Adj Incl GST", 40), ("98.35", 600)],
+        [("Cash", 40), ("100.00", 600)],
+    ]
+    preferences = [("98.37", 0.8), ("98.35", 0.3)]
+    assert read_cash_total(rows, preferences) == ("98.35", 0.8)
+    assert read_cash_total([rows[0], rows[2], rows[3]], preferences) == ("98.37", 0.8)
+    assert read_cash_total([rows[2], rows[1], rows[0], rows[3]], preferences) == ("98.37", 0.8)
 
 
 def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:

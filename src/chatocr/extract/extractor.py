@@ -23,7 +23,7 @@ from chatocr.document import Box, Document, union_box
 from chatocr.errors import BackendError, MalformedReplyError
 from chatocr.extract.candidates import Candidate, DocView, finish, generate, line_candidates
 from chatocr.extract.features import DocFeatures, field_rows, occurrence_of
-from chatocr.extract.normalize import nfkc, normalize_value, strip_keys, trim
+from chatocr.extract.normalize import find_amounts, nfkc, normalize_value, strip_keys, trim
 from chatocr.extract.prompt import (
     PROMPT_VERSION,
     Prompt,
@@ -34,7 +34,7 @@ from chatocr.extract.prompt import (
 )
 from chatocr.extract.proposals import Proposal
 from chatocr.extract.reader import LearnedReader, ReaderAnswer, load_reader
-from chatocr.fields.lexicon import sum_roles
+from chatocr.fields.lexicon import sum_role_of, sum_roles
 from chatocr.fields.spec import FieldSpec, FieldType, Schema
 from chatocr.io.loader import Source
 from chatocr.options import Options
@@ -443,6 +443,45 @@ def amounts_add_up(
         fields[spec.name], lines[spec.name] = field, list(prop.refs)
 
 
+def total_after_rounding(
+    reader: LearnedReader, doc: DocFeatures, schema: Schema, fields: dict[str, FieldResult], lines: dict[str, list[int]]
+) -> None:
+    """A receipt paid in cash rounds its total to the smallest coin and prints both totals, with the adjustment
+    between them (Total Sales 98.37 / Rounding Adj -0.02 / Total After Adj 98.35): the amount paid is the total.
+    When a total's answer is not a multiple of 0.05, a value the reader found for the field that is, printed below
+    it and apart from it by an adjustment the document prints, answers instead, at the same confidence."""
+    for spec in schema.fields:
+        answer = _amount(fields[spec.name].value) if spec.extractive and sum_role_of(spec) == "total" else None
+        if answer is None or _cash_rounded(answer) or not lines.get(spec.name):
+            continue
+        printed = {abs(float(value)) for item in doc.view.lines for *_, value in find_amounts(item.text)}
+        for option in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
+            prop = option.proposal
+            rounded = _amount(normalize_value(prop.text, spec.normalize)) if prop else None
+            if (
+                prop is None
+                or rounded is None
+                or not _cash_rounded(rounded)
+                or not 0 < abs(rounded - answer) < 0.05
+                or min(prop.refs) <= max(lines[spec.name])
+                or round(abs(rounded - answer), 2) not in printed
+            ):
+                continue
+            choice = Choice(
+                Candidate(prop.text, list(prop.refs), option.raw_probability, "reader"),
+                fields[spec.name].confidence,
+                False,
+            )
+            field = stage_ground(spec, choice, doc.view, calibrated=True)
+            if field.value is not None:
+                fields[spec.name], lines[spec.name] = field, list(prop.refs)
+            break
+
+
+def _cash_rounded(amount: float) -> bool:
+    return round(amount * 100) % 5 == 0
+
+
 def adds_up(amounts: dict[str, float | None]) -> bool:
     """Whether net + tax = total, to the cent, with a tax above zero and below the net amount."""
     net, tax, total = amounts["net"], amounts["tax"], amounts["total"]
@@ -561,6 +600,7 @@ class Extractor:
             in_reading_order(members, fields, lines)
         one_field_per_value(reader, doc, schema, threshold, fields, lines)
         amounts_add_up(reader, doc, schema, fields, lines)
+        total_after_rounding(reader, doc, schema, fields, lines)
         timings["read"] = time.perf_counter() - t1
         return ExtractionResult(
             file=document.file, fields=fields, document=document, timings={k: round(v, 3) for k, v in timings.items()}

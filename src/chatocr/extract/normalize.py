@@ -227,10 +227,11 @@ def parse_date_or_time(text: str) -> str | None:
 
 # Thousands commas ("1,234.50"), a decimal comma ("28,02", "1.234,56": cents are always two digits, so
 # "1,234" stays a thousand), plain numbers, and cents alone (".70", as receipts print a tax under a dollar).
+# A number run on by a hyphen and a digit is a date or a phone number (2018-02-15, 03-7731 8169), not an amount.
 _AMOUNT_RE = re.compile(
     r"(?<![\d.,/:\-])-?(?:RM|MYR|USD|CNY|RMB|\$|¥|￥|€|£)?\s*"
     r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,3}(?:\.\d{3})*,\d{2}|\d{1,12}(?:\.\d{1,2})|\d{1,12}|\.\d{2})"
-    r"(?![\d/:]|[.,]\d|\s*%)"
+    r"(?![\d/:]|[.,]\d|\s*%|-\d)"
 )
 _DECIMAL_COMMA = re.compile(r"^[\d.]*,\d{2}$")
 _CN_AMOUNT_RE = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億圆元角分整正]{2,}")
