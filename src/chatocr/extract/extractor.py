@@ -61,6 +61,9 @@ ALTERNATIVE_MIN_SCORE = 0.15
 
 # Amounts add up to the cent.
 SUM_TOLERANCE = 0.005
+# The smallest coin of the currencies whose cash totals are rounded (5 sen, 5 cents): a rounded total is a
+# multiple of it, and the adjustment is less than it.
+CASH_ROUNDING = 0.05
 
 # Share of a document's time that OCR takes in progress reports (the rest is the fields).
 OCR_SHARE = 0.8
@@ -430,17 +433,8 @@ def amounts_add_up(
     if best is None:
         return
     _, role, answer = best
-    spec, prop = roles[role], answer.proposal
-    assert prop is not None  # values() answers with proposals
     completed = math.prod(fields[roles[other].name].confidence for other in roles if other != role)
-    choice = Choice(
-        Candidate(prop.text, list(prop.refs), answer.raw_probability, "reader"),
-        max(answer.probability, completed),
-        False,
-    )
-    field = stage_ground(spec, choice, doc.view, calibrated=True)
-    if field.value is not None:
-        fields[spec.name], lines[spec.name] = field, list(prop.refs)
+    answer_with(roles[role], answer, max(answer.probability, completed), doc.view, fields, lines)
 
 
 def total_after_rounding(
@@ -459,27 +453,36 @@ def total_after_rounding(
             prop = option.proposal
             rounded = _amount(normalize_value(prop.text, spec.normalize)) if prop else None
             if (
-                prop is None
-                or rounded is None
-                or not _cash_rounded(rounded)
-                or not 0 < abs(rounded - answer) < 0.05
-                or min(prop.refs) <= max(lines[spec.name])
-                or round(abs(rounded - answer), 2) not in printed
+                prop is not None
+                and rounded is not None
+                and _cash_rounded(rounded)
+                and 0 < abs(rounded - answer) < CASH_ROUNDING
+                and min(prop.refs) > max(lines[spec.name])
+                and round(abs(rounded - answer), 2) in printed
             ):
-                continue
-            choice = Choice(
-                Candidate(prop.text, list(prop.refs), option.raw_probability, "reader"),
-                fields[spec.name].confidence,
-                False,
-            )
-            field = stage_ground(spec, choice, doc.view, calibrated=True)
-            if field.value is not None:
-                fields[spec.name], lines[spec.name] = field, list(prop.refs)
-            break
+                answer_with(spec, option, fields[spec.name].confidence, doc.view, fields, lines)
+                break
 
 
 def _cash_rounded(amount: float) -> bool:
-    return round(amount * 100) % 5 == 0
+    return round(amount * 100) % round(CASH_ROUNDING * 100) == 0
+
+
+def answer_with(
+    spec: FieldSpec,
+    answer: ReaderAnswer,
+    confidence: float,
+    view: DocView,
+    fields: dict[str, FieldResult],
+    lines: dict[str, list[int]],
+) -> None:
+    """Answer a field with one of the reader's values instead of its best, at the confidence given."""
+    prop = answer.proposal
+    assert prop is not None  # the reader's values are proposals
+    choice = Choice(Candidate(prop.text, list(prop.refs), answer.raw_probability, "reader"), confidence, False)
+    field = stage_ground(spec, choice, view, calibrated=True)
+    if field.value is not None:
+        fields[spec.name], lines[spec.name] = field, list(prop.refs)
 
 
 def adds_up(amounts: dict[str, float | None]) -> bool:
