@@ -444,11 +444,16 @@ def total_after_rounding(
     between them (Total Sales 98.37 / Rounding Adj -0.02 / Total After Adj 98.35): the amount paid is the total.
     When a total's answer is not a multiple of 0.05, a value the reader found for the field that is, printed below
     it and apart from it by an adjustment the document prints, answers instead, at the same confidence."""
+    adjustments: set[float] | None = None  # the amounts under one coin the document prints, read once
     for spec in schema.fields:
         answer = _amount(fields[spec.name].value) if spec.extractive and sum_role_of(spec) == "total" else None
         if answer is None or _cash_rounded(answer) or not lines.get(spec.name):
             continue
-        printed = {abs(float(value)) for item in doc.view.lines for *_, value in find_amounts(item.text)}
+        if adjustments is None:
+            printed = {abs(float(value)) for item in doc.view.lines for *_, value in find_amounts(item.text)}
+            adjustments = {amount for amount in printed if 0 < amount < CASH_ROUNDING}
+        if not adjustments:
+            return  # no adjustment printed: most totals are not multiples of 0.05, and the field is not read again
         for option in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
             prop = option.proposal
             rounded = _amount(normalize_value(prop.text, spec.normalize)) if prop else None
@@ -458,7 +463,7 @@ def total_after_rounding(
                 and _cash_rounded(rounded)
                 and 0 < abs(rounded - answer) < CASH_ROUNDING
                 and min(prop.refs) > max(lines[spec.name])
-                and round(abs(rounded - answer), 2) in printed
+                and round(abs(rounded - answer), 2) in adjustments
             ):
                 answer_with(spec, option, fields[spec.name].confidence, doc.view, fields, lines)
                 break

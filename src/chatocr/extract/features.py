@@ -631,7 +631,8 @@ def field_rows(doc: DocFeatures, spec: FieldSpec, schema_fields: Sequence[str | 
             extra_rule.append((cand.score, float(rank), source))
     # The same text on another line is another printing of it (a form's second applicant's 居民身份证, glued to
     # the key after it): kept, so an occurrence that may not read the first one can read it.
-    seen = {(squash(p.text), tuple(p.refs)) for p in [*doc.proposals, *extra]}
+    seen = {(value, tuple(p.refs)) for value, p in zip(doc.values, doc.proposals, strict=True)}
+    seen |= {(squash(p.text), tuple(p.refs)) for p in extra}
     others = [n for group in other_names for n in group]
     glued = before_key_proposals(doc.view, others, cache=doc.before_key_cache, lines=doc.printed_lines)
     for prop in [*name_prefix_proposals(doc.view, names, lines=doc.printed_lines), *glued]:

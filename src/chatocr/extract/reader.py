@@ -232,15 +232,14 @@ class LearnedReader:
         schema_fields: Sequence[str | FieldSpec] | None = None,
         accept: Callable[[str], bool] | None = None,
         exclude: Callable[[Proposal], bool] | None = None,
-        limit: int | None = None,
     ) -> list[ReaderAnswer]:
-        """Every value a field may answer with (or the ``limit`` best), best first, regardless of the null threshold:
+        """Every value a field may answer with, best first, regardless of the null threshold:
         each as the answer it would be were it the best (its probability calibrated against the best other value)."""
         proposals, scores, keys = self._scored(doc, spec, schema_fields, accept, exclude)
         answers: list[ReaderAnswer] = []
         seen: set[int] = set()
         for i in np.argsort(-scores, kind="stable"):
-            if scores[i] <= 0 or (limit is not None and len(answers) >= limit):
+            if scores[i] <= 0:
                 break
             if int(keys[i]) in seen:
                 continue
