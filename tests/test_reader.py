@@ -576,6 +576,61 @@ def test_the_sum_check_changes_one_answer_and_never_reads_a_zero_tax() -> None:
     assert after["Tax_value"][0] is None
 
 
+def read_vat_totals(
+    rows: list[list[tuple[str, float]]], preferences: dict[str, list[tuple[str, float]]]
+) -> dict[str, Any]:
+    """A VAT invoice's 合计金额, 合计税额 and 价税合计 as the preferences read them, after the sum check."""
+    view = DocView(make_document(rows))
+    line = {item.text: item.index for item in view.lines}
+    reader = PreferenceReader(
+        {name: [(text, line[text], p) for text, p in prefs] for name, prefs in preferences.items()}
+    )
+    schema = load_schema(fields="合计金额,合计税额,价税合计")
+    doc = DocFeatures.build(view)
+    fields, lines = {}, {}
+    for spec in schema.fields:
+        fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
+    amounts_add_up(reader, doc, schema, fields, lines)  # type: ignore[arg-type]
+    return {name: (field.value, round(field.confidence, 3)) for name, field in fields.items()}
+
+
+VAT_ROWS = [
+    [("货物或应税劳务名称", 40), ("金额", 500), ("税额", 800)],
+    [("STM32F103", 40), ("3017.80", 500), ("392.31", 800)],
+    [("合", 40), ("¥18567.30", 500), ("¥2413.74", 800)],
+    [("价税合计（小写）", 40), ("¥20981.04", 500)],
+]
+
+
+def test_a_net_amount_and_its_tax_printed_side_by_side_complete_the_total() -> None:
+    """Neither 合计金额 nor 合计税额 is read (their key, 合计, came back from the OCR as 合), 价税合计 is: the two
+    amounts on one row, the net amount first, that add up to it answer both, at the total's confidence."""
+    unsure = {"合计金额": [("¥18567.30", 0.2)], "合计税额": [("¥2413.74", 0.2)]}
+    after = read_vat_totals(VAT_ROWS, {**unsure, "价税合计": [("¥20981.04", 0.9)]})
+    assert after == {"合计金额": ("18567.30", 0.9), "合计税额": ("2413.74", 0.9), "价税合计": ("20981.04", 0.9)}
+
+
+def test_amounts_on_two_rows_or_a_tax_too_large_do_not_complete_a_total() -> None:
+    """Two amounts that add up to the total but are not side by side (a line item over another), or whose "tax" is
+    more than a tax can be, are a coincidence; an answer surer than the total is not replaced."""
+    stacked = [
+        [("合", 40), ("¥18567.30", 500)],
+        [("税", 40), ("¥2413.74", 500)],
+        [("价税合计（小写）", 40), ("¥20981.04", 500)],
+    ]
+    unsure = {"合计金额": [("¥18567.30", 0.2)], "合计税额": [("¥2413.74", 0.2)]}
+    after = read_vat_totals(stacked, {**unsure, "价税合计": [("¥20981.04", 0.9)]})
+    assert after["合计金额"][0] is None and after["合计税额"][0] is None
+    halves = [[("合", 40), ("¥600.00", 500), ("¥400.00", 800)], [("价税合计（小写）", 40), ("¥1000.00", 500)]]
+    after = read_vat_totals(
+        halves, {"合计金额": [("¥600.00", 0.2)], "合计税额": [("¥400.00", 0.2)], "价税合计": [("¥1000.00", 0.9)]}
+    )
+    assert after["合计金额"][0] is None and after["合计税额"][0] is None
+    sure_net = {"合计金额": [("3017.80", 0.95), ("¥18567.30", 0.2)], "合计税额": [("¥2413.74", 0.2)]}
+    after = read_vat_totals(VAT_ROWS, {**sure_net, "价税合计": [("¥20981.04", 0.9)]})
+    assert after["合计金额"] == ("3017.80", 0.95) and after["合计税额"][0] is None
+
+
 def read_cash_total(rows: list[list[tuple[str, float]]], preferences: list[tuple[str, float]]) -> tuple[str, float]:
     """A receipt's total as the preferences (printed amount, confidence) read it, after the rounding check."""
     view = DocView(make_document(rows))

@@ -64,6 +64,9 @@ SUM_TOLERANCE = 0.005
 # The smallest coin of the currencies whose cash totals are rounded (5 sen, 5 cents): a rounded total is a
 # multiple of it, and the adjustment is less than it.
 CASH_ROUNDING = 0.05
+# The largest tax a net amount may carry when two unread amounts are taken for a net amount and its tax: VAT and
+# sales-tax rates run from 0 to 27%.
+MAX_TAX_SHARE = 0.3
 
 # Share of a document's time that OCR takes in progress reports (the rest is the fields).
 OCR_SHARE = 0.8
@@ -431,10 +434,64 @@ def amounts_add_up(
             if best is None or answer.raw_probability > best[0]:
                 best = (answer.raw_probability, role, answer)
     if best is None:
+        if known["total"] is not None:
+            net_and_tax_side_by_side(reader, doc, schema, roles, known["total"], fields, lines)
         return
     _, role, answer = best
     completed = math.prod(fields[roles[other].name].confidence for other in roles if other != role)
     answer_with(roles[role], answer, max(answer.probability, completed), doc.view, fields, lines)
+
+
+def net_and_tax_side_by_side(
+    reader: LearnedReader,
+    doc: DocFeatures,
+    schema: Schema,
+    roles: dict[str, FieldSpec],
+    total: float,
+    fields: dict[str, FieldResult],
+    lines: dict[str, list[int]],
+) -> None:
+    """The net amount and the tax both unread (or read wrong) while the total is read: two amounts printed side by
+    side on one row, the net amount left of the tax, that add up to the total answer them (a VAT invoice's 合计 row,
+    ``合 计  ¥18567.30  ¥2413.74``, above 价税合计 ¥20981.04). Two amounts on one row that add up to the total with a
+    plausible tax are rarely a coincidence; two line items on two rows adding up to it are (see amounts_add_up).
+
+    Each answer is right when the total is, so it takes the total's confidence (or its own, if higher); an answer
+    surer than the total is not replaced."""
+    confidence = fields[roles["total"].name].confidence
+    if any(
+        fields[roles[role].name].value is not None and fields[roles[role].name].confidence > confidence
+        for role in ("net", "tax")
+    ):
+        return
+    options = {
+        role: [
+            (answer, amount)
+            for answer in reader.values(doc, roles[role], schema.fields, accept=acceptor(roles[role]))
+            if answer.proposal is not None
+            and len(answer.proposal.refs) == 1
+            and (amount := _amount(normalize_value(answer.proposal.text, roles[role].normalize))) is not None
+        ]
+        for role in ("net", "tax")
+    }
+    view = doc.view
+    best: tuple[float, ReaderAnswer, ReaderAnswer] | None = None
+    for net_answer, net in options["net"]:
+        for tax_answer, tax in options["tax"]:
+            assert net_answer.proposal is not None and tax_answer.proposal is not None  # kept above
+            left, right = view.lines[net_answer.proposal.refs[0]], view.lines[tax_answer.proposal.refs[0]]
+            if (
+                left.row == right.row
+                and left.bounds[2] <= right.bounds[0]
+                and tax <= MAX_TAX_SHARE * net
+                and adds_up({"net": net, "tax": tax, "total": total})
+            ):
+                score = net_answer.raw_probability * tax_answer.raw_probability
+                if best is None or score > best[0]:
+                    best = (score, net_answer, tax_answer)
+    if best is not None:
+        for role, answer in zip(("net", "tax"), best[1:], strict=True):
+            answer_with(roles[role], answer, max(answer.probability, confidence), view, fields, lines)
 
 
 def total_after_rounding(
