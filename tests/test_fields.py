@@ -96,6 +96,13 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
         ("公民身份号码", "id_card"),
         ("身份证件种类", "text"),
         ("身份证件类型", "text"),
+        # A name ending in 日 names a day; a weekday, a schedule's column (7月1日) or a lone 日 box does not.
+        ("转为小规模纳税人生效之日", "date"),
+        ("经营到期日", "date"),
+        ("出生年月日", "date"),
+        ("星期日", "text"),
+        ("7月1日", "text"),
+        ("日", "text"),
     ],
 )
 def test_inference_reads_the_head_of_a_name(name: str, kind: str) -> None:

@@ -230,6 +230,9 @@ _INFER: list[tuple[str, FieldHint]] = [
     # as the one date a date field would keep.
     (r"(起止|起讫|期间|期限)", FieldHint(T, "text", ())),
     (r"(日期|(?<![a-z])dated?(?![a-z]))", FieldHint(D, "date", (), "", "date_iso")),
+    # A name ending in 日 names a day (生效之日, 到期日, 出生年月日), but not 星期日 / 假日 / 工作日, nor a schedule's
+    # column headed 7月1日 (its digits gone, 月日), nor 日 alone (a date printed in 年 | 月 | 日 boxes).
+    (r"(年月日|(?<!^)(?<!星期)(?<!假)(?<!工作)(?<!^月)日)\|", FieldHint(D, "date", (), "", "date_iso")),
     # An amount in words (价税合计（大写）: 叁仟肆佰玖拾伍圆整) is asked as printed, not as a number.
     (r"大写", FieldHint(T, "text", ())),
     (r"(sub_?total|小计)", LEXICON["subtotal"]),
