@@ -103,6 +103,8 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
         ("星期日", "text"),
         ("7月1日", "text"),
         ("日", "text"),
+        # 联系方式 ("how to reach") on a form is a phone number.
+        ("⑪提供者联系方式", "phone"),
     ],
 )
 def test_inference_reads_the_head_of_a_name(name: str, kind: str) -> None:

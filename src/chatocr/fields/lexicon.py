@@ -244,7 +244,8 @@ _INFER: list[tuple[str, FieldHint]] = [
     # 时间 names a moment of any precision: 填表时间 / 入党时间 are dates, 到站时间 a time of day.
     (r"时间\|", FieldHint(T, "date", (), "", "date_or_time")),
     (r"(?<![a-z])time(?![a-z])", FieldHint(T, "time", (), "", "time")),
-    (r"(tel|phone|fax|mobile|电话|手机)", FieldHint(T, "phone", (), "", "phone")),
+    # 联系方式 ("how to reach"): on forms, a phone number.
+    (r"(tel|phone|fax|mobile|电话|手机|联系方式|联络方式)", FieldHint(T, "phone", (), "", "phone")),
     (r"(addr|地址|住所|住址)", FieldHint(T, "address", (), multiline=True)),
     (r"(信用代码|识别号)", FieldHint(T, "credit_code", (), "", "code")),
     # An ID number, but not the kind of ID a form asks for (身份证件种类 / 类型 / 类别: 身份证, 护照).
