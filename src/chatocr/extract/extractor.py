@@ -413,7 +413,8 @@ def amounts_add_up(
     higher), and it may be below the null threshold: the arithmetic is evidence the per-field scores do not see.
 
     Only one answer changes: two changed or filled at once were, on development documents, as often a coincidence
-    (a roll invoice's two line items adding up to its total, read as its 金额 and 税额) as a correction. A tax is a
+    (a roll invoice's two line items adding up to its total, read as its 金额 and 税额) as a correction, unless the
+    two are printed side by side (net_and_tax_side_by_side). A tax is a
     share of the net amount, above zero: 8.90 + 89.60 = 98.50 does not make 89.60 the tax, and a receipt without
     tax does not read a printed 0.00 as its tax."""
     roles = sum_roles([spec for spec in schema.fields if spec.extractive])
