@@ -523,32 +523,39 @@ def test_an_occurrence_reads_a_value_glued_to_the_next_key_though_the_first_prin
     }
 
 
-def read_receipt(preferences: dict[str, list[tuple[str, float]]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A receipt's subtotal, tax and total as the preferences read them, before and after the sum check;
+def read_sums(
+    rows: list[list[tuple[str, float]]], fields: str, preferences: dict[str, list[tuple[str, float]]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields' answers as the preferences read them, (value, confidence) before and after the sum check;
     preferences are (the printed amount, its confidence)."""
-    document = make_document(
-        [
-            [("Subtotal", 40), ("86.46", 600)],
-            [("Sales Tax 8%", 40), ("6.92", 600)],
-            [("Total", 40), ("93.38", 600)],
-            [("Cash", 40), ("100.00", 600)],
-            [("Change", 40), ("6.62", 600)],
-            [("Discount", 40), ("0.00", 600)],
-        ]
-    )
-    view = DocView(document)
+    view = DocView(make_document(rows))
     line = {item.text: item.index for item in view.lines}
     reader = PreferenceReader(
         {name: [(text, line[text], p) for text, p in prefs] for name, prefs in preferences.items()}
     )
-    schema = load_schema(fields="Subtotal_value,Tax_value,Total_value")
+    schema = load_schema(fields=fields)
     doc = DocFeatures.build(view)
-    fields, lines = {}, {}
+    answers, lines = {}, {}
     for spec in schema.fields:
-        fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
-    before = {name: (field.value, field.confidence) for name, field in fields.items()}
-    amounts_add_up(reader, doc, schema, fields, lines)  # type: ignore[arg-type]
-    return before, {name: (field.value, round(field.confidence, 3)) for name, field in fields.items()}
+        answers[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
+    before = {name: (field.value, field.confidence) for name, field in answers.items()}
+    amounts_add_up(reader, doc, schema, answers, lines)  # type: ignore[arg-type]
+    return before, {name: (field.value, round(field.confidence, 3)) for name, field in answers.items()}
+
+
+RECEIPT_ROWS = [
+    [("Subtotal", 40), ("86.46", 600)],
+    [("Sales Tax 8%", 40), ("6.92", 600)],
+    [("Total", 40), ("93.38", 600)],
+    [("Cash", 40), ("100.00", 600)],
+    [("Change", 40), ("6.62", 600)],
+    [("Discount", 40), ("0.00", 600)],
+]
+
+
+def read_receipt(preferences: dict[str, list[tuple[str, float]]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A receipt's subtotal, tax and total, before and after the sum check."""
+    return read_sums(RECEIPT_ROWS, "Subtotal_value,Tax_value,Total_value", preferences)
 
 
 def test_two_answers_of_a_sum_decide_the_third() -> None:
@@ -580,18 +587,7 @@ def read_vat_totals(
     rows: list[list[tuple[str, float]]], preferences: dict[str, list[tuple[str, float]]]
 ) -> dict[str, Any]:
     """A VAT invoice's 合计金额, 合计税额 and 价税合计 as the preferences read them, after the sum check."""
-    view = DocView(make_document(rows))
-    line = {item.text: item.index for item in view.lines}
-    reader = PreferenceReader(
-        {name: [(text, line[text], p) for text, p in prefs] for name, prefs in preferences.items()}
-    )
-    schema = load_schema(fields="合计金额,合计税额,价税合计")
-    doc = DocFeatures.build(view)
-    fields, lines = {}, {}
-    for spec in schema.fields:
-        fields[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
-    amounts_add_up(reader, doc, schema, fields, lines)  # type: ignore[arg-type]
-    return {name: (field.value, round(field.confidence, 3)) for name, field in fields.items()}
+    return read_sums(rows, "合计金额,合计税额,价税合计", preferences)[1]
 
 
 VAT_ROWS = [
