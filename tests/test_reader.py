@@ -655,6 +655,23 @@ def test_a_total_rounded_for_cash_is_the_amount_paid() -> None:
     assert read_cash_total([rows[2], rows[1], rows[0], rows[3]], preferences) == ("98.37", 0.8)
 
 
+def test_a_rounding_adjustment_read_without_its_zero_still_rounds_the_total() -> None:
+    """The OCR often loses a small amount's "0." (-0.02 comes back as ",02"): a line between the two totals that
+    prints the cents of their difference is the adjustment. The same digits elsewhere, or other cents, are not."""
+    preferences = [("13.58", 0.8), ("13.60", 0.3)]
+    rows = [
+        [("Total Sales (Inclusive GST) RM", 40), ("13.58", 600)],
+        [("Rounding Adjustment RM", 40), (",02", 600)],
+        [("Rounding RM", 40), ("13.60", 600)],
+        [("CASH RM", 40), ("14.00", 600)],
+    ]
+    assert read_cash_total(rows, preferences) == ("13.60", 0.8)
+    other_cents = [rows[0], [("Rounding Adjustment RM", 40), (",03", 600)], rows[2], rows[3]]
+    assert read_cash_total(other_cents, preferences) == ("13.58", 0.8)
+    below_both = [rows[0], rows[2], rows[3], [("Items", 40), ("02", 600)]]
+    assert read_cash_total(below_both, preferences) == ("13.58", 0.8)
+
+
 def test_manifest_mismatch_warns_and_missing_model_is_an_options_error(tmp_path: Path) -> None:
     shutil.copytree(default_model_dir(), tmp_path / "model")
     manifest_path = tmp_path / "model" / "reader.json"

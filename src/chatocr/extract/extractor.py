@@ -64,6 +64,8 @@ SUM_TOLERANCE = 0.005
 # The smallest coin of the currencies whose cash totals are rounded (5 sen, 5 cents): a rounded total is a
 # multiple of it, and the adjustment is less than it.
 CASH_ROUNDING = 0.05
+# A rounding adjustment as the OCR may return it: -0.02, (0.02), RM0.02, or its "0." lost (",02", "02").
+ADJUSTMENT_CENTS = re.compile(r"^\s*[-+(]?\s*(?:RM|\$)?\s*0?[.,]?(\d{2})\)?\s*$")
 # The largest tax a net amount may carry when two unread amounts are taken for a net amount and its tax: VAT and
 # sales-tax rates run from 0 to 27%.
 MAX_TAX_SHARE = 0.3
@@ -501,7 +503,9 @@ def total_after_rounding(
     """A receipt paid in cash rounds its total to the smallest coin and prints both totals, with the adjustment
     between them (Total Sales 98.37 / Rounding Adj -0.02 / Total After Adj 98.35): the amount paid is the total.
     When a total's answer is not a multiple of 0.05, a value the reader found for the field that is, printed below
-    it and apart from it by an adjustment the document prints, answers instead, at the same confidence."""
+    it and apart from it by an adjustment the document prints, answers instead, at the same confidence. The
+    adjustment is an amount under one coin printed anywhere, or a line between the two totals that prints the
+    cents of their difference: the OCR often loses a small amount's "0." (-0.02 read as ",02" or "02")."""
     adjustments: set[float] | None = None  # the amounts under one coin the document prints, read once
     for spec in schema.fields:
         answer = _amount(fields[spec.name].value) if spec.extractive and sum_role_of(spec) == "total" else None
@@ -510,8 +514,11 @@ def total_after_rounding(
         if adjustments is None:
             printed = {abs(float(value)) for item in doc.view.lines for *_, value in find_amounts(item.text)}
             adjustments = {amount for amount in printed if 0 < amount < CASH_ROUNDING}
-        if not adjustments:
-            return  # no adjustment printed: most totals are not multiples of 0.05, and the field is not read again
+        below = doc.view.lines[max(lines[spec.name])].row
+        if not adjustments and not any(
+            item.row > below and ADJUSTMENT_CENTS.match(item.text) for item in doc.view.lines
+        ):
+            continue  # no adjustment printed: most totals are not multiples of 0.05, and the field is not read again
         for option in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
             prop = option.proposal
             rounded = _amount(normalize_value(prop.text, spec.normalize)) if prop else None
@@ -521,10 +528,24 @@ def total_after_rounding(
                 and _cash_rounded(rounded)
                 and 0 < abs(rounded - answer) < CASH_ROUNDING
                 and min(prop.refs) > max(lines[spec.name])
-                and round(abs(rounded - answer), 2) in adjustments
+                and (
+                    round(abs(rounded - answer), 2) in adjustments
+                    or _cents_printed_between(doc.view, lines[spec.name], prop.refs, abs(rounded - answer))
+                )
             ):
                 answer_with(spec, option, fields[spec.name].confidence, doc.view, fields, lines)
                 break
+
+
+def _cents_printed_between(view: DocView, above: list[int], below: list[int], difference: float) -> bool:
+    """Whether a line on a row between two values prints nothing but the cents of their difference."""
+    first, last = view.lines[max(above)].row, view.lines[min(below)].row
+    cents = f"{round(difference * 100):02d}"
+    return any(
+        (match := ADJUSTMENT_CENTS.match(item.text)) is not None and match.group(1) == cents
+        for item in view.lines
+        if first < item.row < last
+    )
 
 
 def _cash_rounded(amount: float) -> bool:
