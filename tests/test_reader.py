@@ -606,6 +606,14 @@ def test_a_net_amount_and_its_tax_printed_side_by_side_complete_the_total() -> N
     assert after == {"合计金额": ("18567.30", 0.9), "合计税额": ("2413.74", 0.9), "价税合计": ("20981.04", 0.9)}
 
 
+def test_a_net_amount_and_a_tax_read_as_each_other_trade_places() -> None:
+    """合计金额 read the tax and 合计税额 the net amount (their columns confused): they add up to the total the other
+    way round, and a tax is the smaller share, so they swap, each with its own evidence and confidence."""
+    swapped = {"合计金额": [("¥2413.74", 0.8)], "合计税额": [("¥18567.30", 0.7)], "价税合计": [("¥20981.04", 0.9)]}
+    after = read_vat_totals(VAT_ROWS, swapped)
+    assert after == {"合计金额": ("18567.30", 0.7), "合计税额": ("2413.74", 0.8), "价税合计": ("20981.04", 0.9)}
+
+
 def test_amounts_on_two_rows_or_a_tax_too_large_do_not_complete_a_total() -> None:
     """Two amounts that add up to the total but are not side by side (a line item over another), or whose "tax" is
     more than a tax can be, are a coincidence; an answer surer than the total is not replaced."""

@@ -425,6 +425,16 @@ def amounts_add_up(
     known = {role: _amount(fields[spec.name].value) for role, spec in roles.items()}
     if all(amount is not None for amount in known.values()) and adds_up(known):
         return
+    if adds_up({"net": known["tax"], "tax": known["net"], "total": known["total"]}):
+        # The net amount and the tax read each other's value (金额 and 税额 side by side under their headers): a
+        # tax is the smaller share, so the two answers trade places, their evidence with them.
+        net, tax = roles["net"].name, roles["tax"].name
+        fields[net], fields[tax] = (
+            fields[tax].model_copy(update={"alternatives": None}),
+            fields[net].model_copy(update={"alternatives": None}),
+        )
+        lines[net], lines[tax] = lines[tax], lines[net]
+        return
     best: tuple[float, str, ReaderAnswer] | None = None
     for role, spec in roles.items():
         others = {other: amount for other, amount in known.items() if other != role}
