@@ -105,6 +105,10 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
         ("日", "text"),
         # 联系方式 ("how to reach") on a form is a phone number.
         ("⑪提供者联系方式", "phone"),
+        # A payment (支付, 实收, 找零) is an amount; a way of paying is not.
+        ("医保统筹基金支付", "amount"),
+        ("实收", "amount"),
+        ("支付方式", "text"),
     ],
 )
 def test_inference_reads_the_head_of_a_name(name: str, kind: str) -> None:
