@@ -108,6 +108,7 @@ def test_unknown_names_are_typed_from_their_fragments() -> None:
         # A payment (支付, 实收, 找零) is an amount; a way of paying is not.
         ("医保统筹基金支付", "amount"),
         ("实收", "amount"),
+        ("个人自付", "amount"),
         ("支付方式", "text"),
     ],
 )

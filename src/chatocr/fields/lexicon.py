@@ -237,7 +237,7 @@ _INFER: list[tuple[str, FieldHint]] = [
     (r"大写", FieldHint(T, "text", ())),
     (r"(sub_?total|小计)", LEXICON["subtotal"]),
     (
-        r"((金额|合计|总计|(?<!评)价|费|税额|支付|实付|应付|实收|应收|找零)(小写)?\||(?<![a-z])(total|amount|sum|price|fee)s?(?![a-z]))",
+        r"((金额|合计|总计|(?<!评)价|费|税额|支付|自付|实付|应付|实收|应收|找零)(小写)?\||(?<![a-z])(total|amount|sum|price|fee)s?(?![a-z]))",
         FieldHint(A, "amount", (), "", "amount"),
     ),
     (r"(?<![a-z])(tax|gst|vat)(?![a-z])", LEXICON["tax"]),
