@@ -405,6 +405,19 @@ def _amount(value: str | None) -> float | None:
         return None
 
 
+AmountValues = list[tuple[ReaderAnswer, float]]
+
+
+def amount_values(reader: LearnedReader, doc: DocFeatures, schema: Schema, spec: FieldSpec) -> AmountValues:
+    """The values the reader finds for an amount field (LearnedReader.values), each with the amount it reads as."""
+    found = []
+    for answer in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
+        amount = _amount(normalize_value(answer.proposal.text, spec.normalize)) if answer.proposal else None
+        if amount is not None:
+            found.append((answer, amount))
+    return found
+
+
 def amounts_add_up(
     reader: LearnedReader, doc: DocFeatures, schema: Schema, fields: dict[str, FieldResult], lines: dict[str, list[int]]
 ) -> None:
@@ -435,20 +448,26 @@ def amounts_add_up(
         )
         lines[net], lines[tax] = lines[tax], lines[net]
         return
+    found: dict[str, AmountValues] = {}  # each role's values, read once for both checks
+
+    def values_of(role: str) -> AmountValues:
+        if role not in found:
+            found[role] = amount_values(reader, doc, schema, roles[role])
+        return found[role]
+
     best: tuple[float, str, ReaderAnswer] | None = None
-    for role, spec in roles.items():
+    for role in roles:
         others = {other: amount for other, amount in known.items() if other != role}
         if any(amount is None for amount in others.values()):
             continue
-        for answer in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
-            amount = _amount(normalize_value(answer.proposal.text, spec.normalize)) if answer.proposal else None
-            if amount is None or amount == known[role] or not adds_up({**others, role: amount}):
+        for answer, amount in values_of(role):
+            if amount == known[role] or not adds_up({**others, role: amount}):
                 continue
             if best is None or answer.raw_probability > best[0]:
                 best = (answer.raw_probability, role, answer)
     if best is None:
         if known["total"] is not None:
-            net_and_tax_side_by_side(reader, doc, schema, roles, known["total"], fields, lines)
+            net_and_tax_side_by_side(doc.view, roles, known["total"], values_of, fields, lines)
         return
     _, role, answer = best
     completed = math.prod(fields[roles[other].name].confidence for other in roles if other != role)
@@ -456,11 +475,10 @@ def amounts_add_up(
 
 
 def net_and_tax_side_by_side(
-    reader: LearnedReader,
-    doc: DocFeatures,
-    schema: Schema,
+    view: DocView,
     roles: dict[str, FieldSpec],
     total: float,
+    values_of: Callable[[str], AmountValues],
     fields: dict[str, FieldResult],
     lines: dict[str, list[int]],
 ) -> None:
@@ -477,22 +495,18 @@ def net_and_tax_side_by_side(
         for role in ("net", "tax")
     ):
         return
+    # Values printed on one line each, with that line.
     options = {
         role: [
-            (answer, amount)
-            for answer in reader.values(doc, roles[role], schema.fields, accept=acceptor(roles[role]))
-            if answer.proposal is not None
-            and len(answer.proposal.refs) == 1
-            and (amount := _amount(normalize_value(answer.proposal.text, roles[role].normalize))) is not None
+            (answer, amount, view.lines[answer.proposal.refs[0]])
+            for answer, amount in values_of(role)
+            if answer.proposal is not None and len(answer.proposal.refs) == 1
         ]
         for role in ("net", "tax")
     }
-    view = doc.view
     best: tuple[float, ReaderAnswer, ReaderAnswer] | None = None
-    for net_answer, net in options["net"]:
-        for tax_answer, tax in options["tax"]:
-            assert net_answer.proposal is not None and tax_answer.proposal is not None  # kept above
-            left, right = view.lines[net_answer.proposal.refs[0]], view.lines[tax_answer.proposal.refs[0]]
+    for net_answer, net, left in options["net"]:
+        for tax_answer, tax, right in options["tax"]:
             if (
                 left.row == right.row
                 and left.bounds[2] <= right.bounds[0]
@@ -529,18 +543,16 @@ def total_after_rounding(
             item.row > below and ADJUSTMENT_CENTS.match(item.text) for item in doc.view.lines
         ):
             continue  # no adjustment printed: most totals are not multiples of 0.05, and the field is not read again
-        for option in reader.values(doc, spec, schema.fields, accept=acceptor(spec)):
-            prop = option.proposal
-            rounded = _amount(normalize_value(prop.text, spec.normalize)) if prop else None
+        for option, rounded in amount_values(reader, doc, schema, spec):
+            prop, difference = option.proposal, abs(rounded - answer)
             if (
                 prop is not None
-                and rounded is not None
                 and _cash_rounded(rounded)
-                and 0 < abs(rounded - answer) < CASH_ROUNDING
+                and 0 < difference < CASH_ROUNDING
                 and min(prop.refs) > max(lines[spec.name])
                 and (
-                    round(abs(rounded - answer), 2) in adjustments
-                    or _cents_printed_between(doc.view, lines[spec.name], prop.refs, abs(rounded - answer))
+                    round(difference, 2) in adjustments
+                    or _cents_printed_between(doc.view, lines[spec.name], prop.refs, difference)
                 )
             ):
                 answer_with(spec, option, fields[spec.name].confidence, doc.view, fields, lines)
