@@ -282,10 +282,9 @@ def render(report: dict[str, Any]) -> str:
         "photos (ground-truth lines and chatocr's own OCR), 1,900 synthetic documents of eleven kinds (300 of "
         "them English till receipts and restaurant checks, the first 100 also read by the OCR); 800 boosting "
         "rounds; 5 to 9 minutes on 2 cores once the training images' OCR is cached (4.5 once their feature rows "
-        "are too; 11 min 3 s for the shipped model, whose till receipts were rendered and read anew); from nothing "
-        "(synthetic rendering and the first OCR of every training image included) 26 to 29 minutes (26 min 0 s "
-        "with the code of 2026-12-07 09:11, nothing else running; 28 min 41 s with the code of 2026-12-07 12:35 "
-        "while another job rendered synthetic documents beside it).",
+        "are too); from nothing (synthetic rendering and the first OCR of every training image included) 26 to "
+        "28 minutes (28 min 6 s when the shipped model was trained; 26 min 0 s with the code of 2026-12-07 09:11, "
+        "nothing else running).",
         "- Fields asked: sroie `company,date,address,total` by name; wildreceipt its label keys; xfund_zh and funsd "
         "each form's printed question text; synth its template; synth_photo its template or printed keys; "
         "synth_vat eleven printed names.",

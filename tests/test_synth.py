@@ -384,29 +384,6 @@ def test_till_receipts_are_asked_by_user_names_and_add_up(layout: str) -> None:
     assert len(asked) > 12  # the names vary from receipt to receipt
 
 
-def test_till_receipts_print_names_and_streets_made_up_for_each_receipt() -> None:
-    """A store's name and street are often made-up words, so a reader trained on them learns where and how a
-    name or an address is printed rather than a list of words; the towns keep an address's shape."""
-    import random
-    import re
-
-    from chatocr.data.synth.kinds import till_receipt as till
-
-    listed = {w.casefold() for w in till.FIRST_WORDS + till.SECOND_WORDS + till.TRADES + till.OWNERS}
-    listed |= {w.casefold() for street in till.US_STREETS + till.UK_STREETS for w in street.split()}
-    rng = random.Random(5)
-    sales = [till.sample(rng) for _ in range(400)]
-    names = [" ".join(sale.store) for sale in sales]
-    assert len(set(names)) > 300
-    unlisted = [n for n in names if not any(w.strip("'s").casefold() in listed for w in n.split())]
-    assert len(unlisted) > 100, unlisted[:5]
-    us = [sale for sale in sales if sale.region.address == "us"]
-    made_up_streets = [s for s in us if not any(street in " ".join(s.address) for street in till.US_STREETS)]
-    assert len(made_up_streets) > len(us) / 4
-    for sale in us:
-        assert re.search(r"\d+ .+, [A-Z]{2} \d{5}$", " ".join(sale.address)), sale.address
-
-
 def test_missing_fonts_raise_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fonts, "_installed_files", lambda: {})
     with pytest.raises(MissingDependencyError, match="CJK"):

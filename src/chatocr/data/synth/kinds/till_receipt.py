@@ -10,11 +10,6 @@ The fields are asked as a user names them (Store name or Merchant, Address, Phon
 Subtotal, Tax, Tips, Total), now and then by the key the receipt prints instead.  Optional fields the
 receipt does not print (a tip, a phone, a subtotal, a due date) are asked too and labelled absent.
 
-Store names and streets are as often made up (a brand word, initials, a person's name; a street and town
-of invented words in an address of the country's shape) as taken from word lists: a photographed
-receipt's brand or street ("VORNA", "212 Kessler Concourse") is a word no list holds, so the reader
-must learn a store name and an address from where and how they are printed.
-
 Labels: the store name and address as printed (lines joined with one space), the phone without its
 prefix, date and time as printed (a US date is month-first, which a reader must not reorder),
 amounts "12.50".
@@ -76,17 +71,6 @@ TRADES = [
     "Steakhouse",
     "Grocer",
 ]
-# Syllables of made-up names (invented_word).
-ONSETS = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "ch", "cl",
-          "dr", "gr", "pl", "sh", "st", "tr", "th", ""]  # fmt: skip
-VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ea", "ou", "y"]
-CODAS = ["n", "r", "l", "s", "t", "m", "ck", "nd", "x", "rd", "ng"]
-STREET_SUFFIXES = ["St", "St.", "Street", "Ave", "Ave.", "Avenue", "Blvd", "Blvd.", "Rd", "Rd.", "Road", "Dr", "Drive",
-                   "Hwy", "Highway", "Ln", "Lane", "Way", "Pkwy", "Ct", "Pl", "Plaza", "Sq", "Concourse", "Terrace",
-                   "Crescent", "Circle", "Trail", "Pike"]  # fmt: skip
-DIRECTIONS = ["N", "N.", "S", "S.", "E", "E.", "W", "W.", "North", "South", "East", "West", "NW", "SE"]
-US_STATES = ["AL", "AZ", "CA", "CO", "CT", "FL", "GA", "IL", "IN", "KY", "MA", "MD", "MI", "MN", "MO", "NC", "NJ",
-             "NV", "NY", "OH", "OK", "OR", "PA", "SC", "TN", "TX", "UT", "VA", "WA", "WI"]  # fmt: skip
 OWNERS = ["Tony", "Rosa", "Charlie", "Marco", "Nonna", "Jack", "Lucy", "Sam", "Dolores", "Murphy", "Sal", "Gus",
           "Ruby", "Frankie", "Vinny", "Mabel", "Otto", "Ingrid", "Paulo", "Hank"]  # fmt: skip
 SLOGANS = ["Welcome!", "Fresh Food Fast", "Since 1985", "Family Owned & Operated", "Where Friends Meet",
@@ -185,36 +169,14 @@ class Sale:
         return self.subtotal + (self.tax if "tax" in self.printed else 0) + (self.tip if "tip" in self.printed else 0)
 
 
-def invented_word(rng: random.Random, syllables: tuple[int, int] = (1, 3)) -> str:
-    """A made-up pronounceable word (Tavel, Koruna, Wemi): a brand, street or town name the reader cannot
-    have seen, so it learns a store name or an address from where and how it is printed, not from its words."""
-    word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) for _ in range(rng.randint(*syllables)))
-    if rng.random() < 0.4:
-        word += rng.choice(CODAS)
-    return word.capitalize()
-
-
 def _store_name(rng: random.Random) -> list[str]:
     pattern = rng.random()
-    if pattern < 0.2:
+    if pattern < 0.3:
         name = [f"{rng.choice(OWNERS)}'s", rng.choice(TRADES)]
-    elif pattern < 0.45:
+    elif pattern < 0.7:
         name = [f"{rng.choice(FIRST_WORDS)} {rng.choice(SECOND_WORDS)}", rng.choice(TRADES)]
-    elif pattern < 0.6:
+    else:
         name = [rng.choice(FIRST_WORDS) + rng.choice(["", " "]) + rng.choice(SECOND_WORDS)]
-    elif pattern < 0.8:  # a brand: one made-up word, or two, or one and a trade
-        name = rng.choice(
-            [
-                [invented_word(rng)],
-                [invented_word(rng), invented_word(rng, (1, 2))],
-                [invented_word(rng), rng.choice(TRADES)],
-            ]
-        )
-    elif pattern < 0.9:  # initials, alone or with a word (PYT, HMS Host)
-        initials = "".join(rng.choice("ABCDEFGHJKLMNPRSTVWZ") for _ in range(rng.randint(2, 4)))
-        name = [initials] if rng.random() < 0.5 else [initials, rng.choice([invented_word(rng), rng.choice(TRADES)])]
-    else:  # a person's name (Peter Chang, Enrique's)
-        name = [f"{invented_word(rng, (1, 2))} {invented_word(rng, (1, 2))}"]
     case = rng.random()
     lines = [" ".join(name)] if len(name) == 1 or rng.random() < 0.75 else name
     if case < 0.45:
@@ -257,42 +219,14 @@ def _street_and_town(rng: random.Random, region: Region) -> tuple[str, str, str]
         city, state = rng.choice(US_CITIES)
         area, a, b = rng.randint(201, 989), rng.randint(200, 999), values.digits(rng, 4)
         phone = rng.choice([f"({area}) {a}-{b}", f"{area}-{a}-{b}", f"{area}.{a}.{b}"])
-        if rng.random() < 0.5:  # a made-up street and town: the shape of an address, not its words
-            city, state = (
-                invented_word(rng, (2, 3)) + rng.choice(["", "", " City", "ville", " Beach"]),
-                rng.choice(US_STATES),
-            )
-            direction = rng.choice(DIRECTIONS) + " " if rng.random() < 0.3 else ""
-            street = f"{rng.randint(1, 20999)} {direction}{invented_word(rng, (1, 3))} {rng.choice(STREET_SUFFIXES)}"
-            if rng.random() < 0.2:
-                street += rng.choice([" Ste {}", " Suite {}", " #{}", " Unit {}"]).format(
-                    f"{rng.randint(1, 999)}{rng.choice(['', '', 'A', 'B'])}"
-                )
-        else:
-            street = f"{rng.randint(1, 20999)} {rng.choice(US_STREETS)}"
+        street = f"{rng.randint(1, 20999)} {rng.choice(US_STREETS)}"
         return street, f"{city}, {state} {rng.randint(10000, 99999)}", phone
     if region.address == "uk":
         town, postcode = rng.choice(UK_TOWNS)
         phone = f"0{rng.randint(113, 1999)} {values.digits(rng, 6)}"
-        if rng.random() < 0.5:
-            letters = "ABCDEFGHJKLMNPRSTUWY"
-            town = invented_word(rng, (2, 3)) + rng.choice(["", "", "ton", "ford", "bury"])
-            outward, inward = "".join(rng.choices(letters, k=2)), "".join(rng.choices(letters, k=2))
-            postcode = f"{outward}{rng.randint(1, 20)} {rng.randint(1, 9)}{inward}"
-            return (
-                f"{rng.randint(1, 250)} {invented_word(rng)} {rng.choice(['Road', 'Street', 'Lane', 'Way'])}",
-                f"{town} {postcode}",
-                phone,
-            )
         return f"{rng.randint(1, 250)} {rng.choice(UK_STREETS)}", f"{town} {postcode}", phone
     if region.address == "eu":
         street, city = rng.choice(EU_STREETS)
-        if rng.random() < 0.5:
-            street = invented_word(rng, (2, 3)) + rng.choice(["str.", "straße", "gasse", "weg"])
-            street = rng.choice(
-                [street, f"Calle {invented_word(rng)}", f"Rue de {invented_word(rng)}", f"Via {invented_word(rng)}"]
-            )
-            city = invented_word(rng, (2, 3))
         phone = f"+{rng.choice([49, 34, 33, 39, 43])} {rng.randint(10, 99)} {values.digits(rng, 7)}"
         return f"{street} {rng.randint(1, 120)}", f"{rng.randint(10000, 99999)} {city}", phone
     suburb, state, postcode = rng.choice(AU_SUBURBS)
@@ -378,10 +312,6 @@ def _header(canvas: Canvas, req: RenderRequest, sale: Sale, names: Names, y: flo
     x = {"center": WIDTH / 2, "left": MARGIN}[align]
     bold = req.fonts.pick("latin_bold", rng)
     regular = fonts.load(req.fonts.pick(rng.choice(["latin", "latin_mono"]), rng), rng.choice([28, 30, 32]))
-    if rng.random() < 0.15:  # what a till prints above its name: an order number, a copy mark, a logo's remains
-        top = rng.choice(["Customer Receipt", "Order: {}", "*{}*", "Store #{}", "{}", "* * * * * *", "Directory"])
-        canvas.text((x, y), top.format(values.digits(rng, rng.randint(2, 6))), regular, align=align)
-        y += regular.size * 1.4
     if rng.random() < 0.3:
         canvas.text((x, y), rng.choice(["Welcome to", "WELCOME TO"]), regular, align=align)
         y += regular.size * 1.4
