@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -524,10 +525,13 @@ def test_an_occurrence_reads_a_value_glued_to_the_next_key_though_the_first_prin
 
 
 def read_sums(
-    rows: list[list[tuple[str, float]]], fields: str, preferences: dict[str, list[tuple[str, float]]]
+    rows: list[list[tuple[str, float]]],
+    fields: str,
+    preferences: dict[str, list[tuple[str, float]]],
+    check: Callable[..., None] = amounts_add_up,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The fields' answers as the preferences read them, (value, confidence) before and after the sum check;
-    preferences are (the printed amount, its confidence)."""
+    """The fields' answers as the preferences read them, (value, confidence) before and after a document check
+    (the sum check unless told); preferences are (the printed amount, its confidence)."""
     view = DocView(make_document(rows))
     line = {item.text: item.index for item in view.lines}
     reader = PreferenceReader(
@@ -539,7 +543,7 @@ def read_sums(
     for spec in schema.fields:
         answers[spec.name], lines[spec.name] = stage_read(reader, doc, spec, schema)  # type: ignore[arg-type]
     before = {name: (field.value, field.confidence) for name, field in answers.items()}
-    amounts_add_up(reader, doc, schema, answers, lines)  # type: ignore[arg-type]
+    check(reader, doc, schema, answers, lines)
     return before, {name: (field.value, round(field.confidence, 3)) for name, field in answers.items()}
 
 
@@ -637,15 +641,8 @@ def test_amounts_on_two_rows_or_a_tax_too_large_do_not_complete_a_total() -> Non
 
 def read_cash_total(rows: list[list[tuple[str, float]]], preferences: list[tuple[str, float]]) -> tuple[str, float]:
     """A receipt's total as the preferences (printed amount, confidence) read it, after the rounding check."""
-    view = DocView(make_document(rows))
-    line = {item.text: item.index for item in view.lines}
-    reader = PreferenceReader({"total": [(text, line[text], p) for text, p in preferences]})
-    schema = load_schema(fields="total")
-    doc = DocFeatures.build(view)
-    fields, lines = {}, {}
-    fields["total"], lines["total"] = stage_read(reader, doc, schema.field("total"), schema)  # type: ignore[arg-type]
-    total_after_rounding(reader, doc, schema, fields, lines)  # type: ignore[arg-type]
-    return fields["total"].value or "", round(fields["total"].confidence, 3)
+    value, confidence = read_sums(rows, "total", {"total": preferences}, check=total_after_rounding)[1]["total"]
+    return value or "", confidence
 
 
 def test_a_total_rounded_for_cash_is_the_amount_paid() -> None:
